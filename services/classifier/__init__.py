@@ -1,0 +1,6 @@
+"""The four attribute heads (ONNX, onnxruntime), loaded once per process and run once per image on the batch
+of all its faces."""
+
+from .heads import FaceClassifier, HeadModel, load_manifest
+
+__all__ = ["FaceClassifier", "HeadModel", "load_manifest"]

@@ -1,0 +1,95 @@
+"""Turn dataset images into head inputs framed the way the service frames a detected face.
+
+- Emotion (FER2013, 48x48 grey tight crops): the image is the face; ``crop_face`` with the whole image as the
+  box and margin 0. At serving time the res10 box is widened by the head's ``crop_margin`` so that a detected
+  face is framed like a FER2013 crop (measured: see the emotion model card).
+- Colour heads: the real res10 detector runs on every training image and the largest face is cut with
+  ``crop_face(image, box, size, spec.crop_margin)`` — exactly the serving path. Images where res10 finds no
+  face of at least a quarter of the image width (tight crops it cannot see, profiles) fall back to the whole
+  image as the box; the card reports how many did.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+
+import cv2
+import numpy as np
+from tqdm import tqdm
+
+from services.crop import crop_face
+
+from .data import Sample, load_image
+from .heads import HeadSpec
+
+log = logging.getLogger(__name__)
+
+
+def whole_image_box(image: np.ndarray) -> tuple[float, float, float, float]:
+    h, w = image.shape[:2]
+    return (0.0, 0.0, float(w), float(h))
+
+
+class DetectorFraming:
+    """Largest res10 face per image, or the whole image when none is wide enough."""
+
+    def __init__(self) -> None:
+        from services.detector import FaceDetector
+        from services.settings import get_settings
+
+        settings = get_settings().model_copy(update={"detector_confidence": 0.5, "min_face_px": 8})
+        self.detector = FaceDetector(settings)
+        self.counts: Counter[str] = Counter()
+
+    def box(self, image_bgr: np.ndarray) -> tuple[tuple[float, float, float, float], bool]:
+        """``(box, detected)``: the face box in image pixels and whether res10 found it."""
+        # A border lets res10 see faces that fill the whole crop (it rarely fires on edge-to-edge faces).
+        h, w = image_bgr.shape[:2]
+        pad = int(0.25 * max(h, w))
+        padded = cv2.copyMakeBorder(image_bgr, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
+        faces = [f for f in self.detector.detect(padded) if f.width >= 0.25 * w]
+        if not faces:
+            self.counts["whole_image"] += 1
+            return whole_image_box(image_bgr), False
+        self.counts["detected"] += 1
+        f = max(faces, key=lambda f: f.width * f.height)
+        return (float(f.x - pad), float(f.y - pad), float(f.width), float(f.height)), True
+
+
+def frame_image(image: np.ndarray, spec: HeadSpec, framing: DetectorFraming | None) -> np.ndarray:
+    """One dataset image → ``C x S x S`` uint8 in the head's colour order."""
+    if spec.colour == "gray":
+        gray = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+        box, detected = framing.box(cv2.cvtColor(gray, cv2.COLOR_GRAY2BGR)) if framing else (whole_image_box(gray), False)
+        return crop_face(gray, box, spec.input_size, spec.crop_margin if detected else 0.0)[None]
+    bgr = image if image.ndim == 3 else cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+    box, detected = framing.box(bgr) if framing else (whole_image_box(bgr), False)
+    crop = crop_face(bgr, box, spec.input_size, spec.crop_margin if detected else 0.0)
+    return cv2.cvtColor(crop, cv2.COLOR_BGR2RGB).transpose(2, 0, 1)
+
+
+def build_arrays(
+    samples: Sequence[Sample], spec: HeadSpec, cache_dir: Path, use_detector: bool
+) -> tuple[np.ndarray, dict[str, int]]:
+    """Framed inputs for every sample (``N x C x S x S`` uint8), cached on disk by content of the sample list."""
+    key = hashlib.sha1(
+        "|".join(f"{s.dataset}:{s.path}" for s in samples).encode() + f"{spec.input_size}{spec.colour}"
+        f"{spec.crop_margin}{use_detector}".encode()
+    ).hexdigest()[:16]
+    path = cache_dir / f"{spec.name}-{key}.npz"
+    if path.exists():
+        data = np.load(path)
+        return data["x"], {k: int(v) for k, v in zip(data["count_keys"], data["count_values"])}
+    framing = DetectorFraming() if use_detector else None
+    x = np.zeros((len(samples), spec.channels, spec.input_size, spec.input_size), np.uint8)
+    for i, s in enumerate(tqdm(samples, desc=f"framing {spec.name}", mininterval=10)):
+        x[i] = frame_image(load_image(s.dataset, s.path, grayscale=spec.colour == "gray"), spec, framing)
+    counts = dict(framing.counts) if framing else {"whole_image": len(samples)}
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    np.savez(path, x=x, count_keys=np.array(list(counts)), count_values=np.array(list(counts.values())))
+    log.info("framed %d %s images: %s", len(samples), spec.name, counts)
+    return x, counts

@@ -1,0 +1,148 @@
+"""Training loop: in-memory uint8 arrays, batch augmentation, SGD + cosine, a checkpoint every epoch.
+
+Resumable: ``runs/<head>/last.pt`` holds model, optimiser, scheduler, RNG and epoch; rerunning the same
+command continues from it. ``best.pt`` keeps the weights with the best validation accuracy.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .augment import augment_batch
+from .heads import HeadSpec
+from .metrics import classification_report
+from .model import HeadNet
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ArraySplit:
+    x: np.ndarray  # N x C x S x S uint8
+    y: np.ndarray  # N int64
+
+
+def to_input(x_uint8: np.ndarray | torch.Tensor, spec: HeadSpec) -> torch.Tensor:
+    x = torch.as_tensor(x_uint8).float().div_(255.0)
+    return (x - spec.mean) / spec.std
+
+
+def build_model(spec: HeadSpec) -> HeadNet:
+    return HeadNet(spec.channels, len(spec.labels), width=spec.width, stages=spec.stages)
+
+
+@torch.no_grad()
+def predict_proba(model: torch.nn.Module, x: np.ndarray, spec: HeadSpec, batch: int = 512) -> np.ndarray:
+    model.eval()
+    out = []
+    for i in range(0, len(x), batch):
+        out.append(F.softmax(model(to_input(x[i : i + batch], spec)), dim=1).numpy())
+    return np.concatenate(out) if out else np.zeros((0, len(spec.labels)), np.float32)
+
+
+def _lr_at(step: int, total: int, warmup: int, peak: float) -> float:
+    if step < warmup:
+        return peak * (step + 1) / warmup
+    progress = (step - warmup) / max(1, total - warmup)
+    return peak * 0.5 * (1 + math.cos(math.pi * progress))
+
+
+def _epoch_order(y: np.ndarray, balanced: bool, rng: np.random.Generator) -> np.ndarray:
+    if not balanced:
+        return rng.permutation(len(y))
+    # Each class drawn equally often: the epoch has len(y) draws.
+    classes = np.unique(y)
+    per = len(y) // len(classes)
+    picks = [rng.choice(np.flatnonzero(y == c), size=per, replace=True) for c in classes]
+    return rng.permutation(np.concatenate(picks))
+
+
+def train_head(
+    spec: HeadSpec,
+    train: ArraySplit,
+    val: ArraySplit,
+    run_dir: Path,
+    epochs: int,
+    seed: int = 0,
+    threads: int = 2,
+) -> Path:
+    """Train (or resume) and return the path of the best checkpoint."""
+    torch.set_num_threads(threads)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    last_path, best_path = run_dir / "last.pt", run_dir / "best.pt"
+    metrics_log = run_dir / "metrics.jsonl"
+
+    torch.manual_seed(seed)
+    model = build_model(spec)
+    optimiser = torch.optim.SGD(model.parameters(), lr=spec.lr, momentum=0.9, nesterov=True, weight_decay=5e-4)
+    steps_per_epoch = max(1, len(train.y) // spec.batch_size)
+    total_steps, warmup = steps_per_epoch * epochs, steps_per_epoch
+    gen = torch.Generator().manual_seed(seed)
+    start_epoch, best_acc = 0, -1.0
+    if last_path.exists():
+        state = torch.load(last_path, weights_only=False)
+        if state["epochs"] == epochs:
+            model.load_state_dict(state["model"])
+            optimiser.load_state_dict(state["optimiser"])
+            gen.set_state(state["generator"])
+            start_epoch, best_acc = state["epoch"] + 1, state["best_acc"]
+            log.info("resumed %s at epoch %d (best val acc %.4f)", spec.name, start_epoch, best_acc)
+        else:
+            log.info("ignoring %s: it was for %d epochs, not %d", last_path, state["epochs"], epochs)
+
+    for epoch in range(start_epoch, epochs):
+        rng = np.random.default_rng(seed * 1000 + epoch)
+        order = _epoch_order(train.y, spec.balanced, rng)
+        model.train()
+        t0, loss_sum, seen = time.time(), 0.0, 0
+        for b in range(steps_per_epoch):
+            idx = order[b * spec.batch_size : (b + 1) * spec.batch_size]
+            step = epoch * steps_per_epoch + b
+            for group in optimiser.param_groups:
+                group["lr"] = _lr_at(step, total_steps, warmup, spec.lr)
+            x = torch.as_tensor(train.x[idx]).float().div_(255.0)
+            x = (augment_batch(x, spec.augment, gen) - spec.mean) / spec.std
+            y = torch.as_tensor(train.y[idx])
+            loss = F.cross_entropy(model(x), y, label_smoothing=spec.label_smoothing)
+            optimiser.zero_grad(set_to_none=True)
+            loss.backward()
+            optimiser.step()
+            loss_sum += loss.item() * len(idx)
+            seen += len(idx)
+        proba = predict_proba(model, val.x, spec)
+        report = classification_report(val.y, proba, spec.labels)
+        acc = report["accuracy"]
+        row = {
+            "epoch": epoch,
+            "train_loss": loss_sum / max(1, seen),
+            "val_accuracy": acc,
+            "val_macro_f1": report["macro_f1"],
+            "seconds": round(time.time() - t0, 1),
+        }
+        log.info("%s %s", spec.name, json.dumps(row))
+        with metrics_log.open("a") as fh:
+            fh.write(json.dumps(row) + "\n")
+        if acc > best_acc:
+            best_acc = acc
+            torch.save({"model": model.state_dict(), "epoch": epoch, "val_accuracy": acc}, best_path)
+        state = {
+            "model": model.state_dict(),
+            "optimiser": optimiser.state_dict(),
+            "generator": gen.get_state(),
+            "epoch": epoch,
+            "epochs": epochs,
+            "best_acc": best_acc,
+        }
+        tmp = last_path.with_suffix(".tmp")
+        torch.save(state, tmp)
+        tmp.replace(last_path)
+    return best_path
