@@ -128,6 +128,15 @@ def samples_for_fairface() -> list[Sample]:
     ]
 
 
+def samples_for_skin_tone() -> list[Sample]:
+    """FairFace for the tone head: its val split is our test; 10 % of its train (by hash) is our val."""
+    out = []
+    for s in samples_for_fairface():
+        split = "test" if s.split == "val" else ("val" if hash_split("ff:" + s.path, 10, 0) == "val" else "train")
+        out.append(Sample(s.dataset, s.path, s.label, split, s.group))
+    return out
+
+
 def subset(samples: Iterable[Sample], per_split: int | None) -> list[Sample]:
     """At most ``per_split`` samples of each split, chosen deterministically (for smoke runs)."""
     samples = list(samples)

@@ -98,7 +98,7 @@ def export_head(
 ) -> dict:
     onnx_path = models_dir / f"{spec.name}.onnx"
     export_onnx(spec, model, onnx_path)
-    test_idx = np.array([i for i, s in enumerate(samples) if s.split == "test"])[:256]
+    test_idx = np.array([i for i, s in enumerate(samples) if s.split == "test"], dtype=np.int64)[:256]
     max_diff = parity(spec, model, onnx_path, x[test_idx])
     if max_diff > PARITY_TOLERANCE:
         raise RuntimeError(f"{spec.name}: ONNX parity {max_diff:.2e} > {PARITY_TOLERANCE}")

@@ -83,7 +83,7 @@ def build_arrays(
     path = cache_dir / f"{spec.name}-{key}.npz"
     if path.exists():
         data = np.load(path)
-        return data["x"], {k: int(v) for k, v in zip(data["count_keys"], data["count_values"])}
+        return data["x"], {str(k): int(v) for k, v in zip(data["count_keys"], data["count_values"])}
     framing = DetectorFraming() if use_detector else None
     x = np.zeros((len(samples), spec.channels, spec.input_size, spec.input_size), np.uint8)
     for i, s in enumerate(tqdm(samples, desc=f"framing {spec.name}", mininterval=10)):

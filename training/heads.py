@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from services.contracts import HEAD_LABELS
 
 from .augment import AugmentConfig
-from .data import Sample, samples_for_emotion, samples_for_eyewear, samples_for_fairface, samples_for_mask
+from .data import Sample, samples_for_emotion, samples_for_eyewear, samples_for_mask, samples_for_skin_tone
 
 
 @dataclass(frozen=True)
@@ -80,7 +80,7 @@ HEADS: dict[str, HeadSpec] = {
         input_size=64,
         colour="rgb",
         crop_margin=0.15,
-        samples=samples_for_fairface,
+        samples=samples_for_skin_tone,
         epochs=15,
         # Mild casts only: a strong cast would change the very quantity the head reads.
         augment=AugmentConfig(colour_cast=0.06, brightness=0.15, contrast=0.15, blur_prob=0.2),

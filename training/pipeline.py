@@ -42,6 +42,25 @@ def split_arrays(samples: list[Sample], x: np.ndarray, y: np.ndarray, split: str
     return ArraySplit(x[keep], y[keep])
 
 
+def target_metrics(spec: HeadSpec, samples: list[Sample], y: np.ndarray, proba: np.ndarray) -> dict:
+    """The figures each head's targets are stated in (see the model cards)."""
+    pred = proba.argmax(axis=1)
+    datasets = np.array([s.dataset for s in samples])
+    out: dict = {"per_dataset_accuracy": {
+        d: round(float((pred[datasets == d] == y[datasets == d]).mean()), 4) for d in sorted(set(datasets))
+    }}
+    if spec.name == "mask":
+        fm = datasets == "facemask12k"
+        out["facemask12k_none_vs_any_accuracy"] = round(float(((pred[fm] > 0) == (y[fm] > 0)).mean()), 4)
+        mfn = datasets == "maskedfacenet"
+        two_way = proba[mfn][:, 1:].argmax(axis=1) + 1  # mask vs mask_incorrect only
+        out["maskedfacenet_mask_vs_incorrect_accuracy"] = round(float((two_way == y[mfn]).mean()), 4)
+        out["maskedfacenet_three_way_accuracy"] = round(float((pred[mfn] == y[mfn]).mean()), 4)
+    if spec.name == "skin_tone":
+        out["within_one_step"] = round(float((np.abs(pred - y) <= 1).mean()), 4)
+    return out
+
+
 def run_head(
     spec: HeadSpec,
     run_dir: Path,
@@ -64,7 +83,10 @@ def run_head(
     model.load_state_dict(torch.load(best, weights_only=False)["model"])
     model.eval()
     test = split_arrays(samples, x, y, "test")
-    report = classification_report(test.y, predict_proba(model, test.x, spec), spec.labels)
+    proba = predict_proba(model, test.x, spec)
+    report = classification_report(test.y, proba, spec.labels)
+    test_samples = [s for s, label in zip(samples, y) if s.split == "test" and label >= 0]
+    report["targets"] = target_metrics(spec, test_samples, test.y, proba)
     (run_dir / "test_report.json").write_text(json.dumps(report, indent=2))
     log.info("%s test accuracy %.4f macro-F1 %.4f", spec.name, report["accuracy"], report["macro_f1"])
     if export:

@@ -90,14 +90,13 @@ def train_head(
     start_epoch, best_acc = 0, -1.0
     if last_path.exists():
         state = torch.load(last_path, weights_only=False)
-        if state["epochs"] == epochs:
-            model.load_state_dict(state["model"])
-            optimiser.load_state_dict(state["optimiser"])
-            gen.set_state(state["generator"])
-            start_epoch, best_acc = state["epoch"] + 1, state["best_acc"]
-            log.info("resumed %s at epoch %d (best val acc %.4f)", spec.name, start_epoch, best_acc)
-        else:
-            log.info("ignoring %s: it was for %d epochs, not %d", last_path, state["epochs"], epochs)
+        model.load_state_dict(state["model"])
+        optimiser.load_state_dict(state["optimiser"])
+        gen.set_state(state["generator"])
+        start_epoch, best_acc = state["epoch"] + 1, state["best_acc"]
+        # The schedule is a pure function of (step, total): a changed epoch count bends the cosine from here on.
+        log.info("resumed %s at epoch %d of %d (was planned for %d; best val acc %.4f)",
+                 spec.name, start_epoch, epochs, state["epochs"], best_acc)
 
     for epoch in range(start_epoch, epochs):
         rng = np.random.default_rng(seed * 1000 + epoch)

@@ -1,0 +1,172 @@
+"""``python -m training.card [head ...]``: write ``models/cards/<head>.md`` from measured artefacts only.
+
+Inputs: the manifest entry, ``runs/<head>/test_report.json``, ``runs/<head>/metrics.jsonl`` (epochs, time),
+``runs/eval/<head>.json`` and ``runs/eval/fairness.json`` (``python -m training.evaluate``), and the head's
+notes in ``training/cards/<head>.md`` (hand-written: data, framing, limits). Missing artefacts are said to be
+missing, never filled in.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from services.settings import REPO_ROOT
+
+from .heads import HEADS
+
+TARGETS = {
+    "emotion": "≥ 70 % accuracy on the whole FER2013 PrivateTest split, head ≤ 5 MB",
+    "mask": "≥ 99 % none-vs-any on regrouped FaceMask-12K test; ≥ 95 % mask vs mask_incorrect on MaskedFace-Net test",
+    "eyewear": "macro-F1 ≥ 0.93 on a real-image test split",
+    "skin_tone": "vs hand labels (not available here): exact ≥ 60 %, within one step ≥ 95 %",
+}
+
+
+def _load(path: Path) -> dict | None:
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def _pct(v: float) -> str:
+    return f"{100 * v:.1f} %"
+
+
+def _per_class_table(report: dict) -> list[str]:
+    lines = ["| class | recall | precision | F1 | support |", "|---|---|---|---|---|"]
+    for label, m in report["per_class"].items():
+        lines.append(f"| {label} | {_pct(m['recall'])} | {_pct(m['precision'])} | {m['f1']:.3f} | {m['support']} |")
+    return lines
+
+
+def _training_summary(run_dir: Path) -> list[str]:
+    path = run_dir / "metrics.jsonl"
+    if not path.exists():
+        return ["(no training log found)"]
+    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    best = max(rows, key=lambda r: r["val_accuracy"])
+    minutes = sum(r["seconds"] for r in rows) / 60
+    return [
+        f"{len(rows)} epochs logged, {minutes:.0f} min of training on 2 CPU cores; best validation accuracy "
+        f"{_pct(best['val_accuracy'])} at epoch {best['epoch'] + 1} (those weights are shipped).",
+    ]
+
+
+def _eval_section(evaluation: dict | None) -> list[str]:
+    if not evaluation:
+        return ["Not run yet: `python -m training.evaluate` writes it."]
+    t = evaluation["test"]
+    lines = [
+        f"Test images: {t['n']}. Given crop (the dataset image as the face, `--whole-face`): accuracy "
+        f"{_pct(t['given_crop']['accuracy'])}, macro-F1 {t['given_crop']['macro_f1']:.3f}.",
+        f"res10 found a face in {_pct(t['res10_found_rate'])} of them. On those images: given crop "
+        f"{_pct(t['given_crop_on_res10_found']['accuracy'])}; res10 path (the service's crop) "
+        + ", ".join(f"margin {m}: {_pct(r['accuracy'])} (macro-F1 {r['macro_f1']:.3f})"
+                    for m, r in t["res10_path"].items()) + ".",
+    ]
+    if "val_margin_sweep" in evaluation:
+        sweep = ", ".join(f"{m}: {_pct(a)}" for m, a in evaluation["val_margin_sweep"].items())
+        lines.append(f"Crop-margin sweep on FER2013 val through res10 (accuracy by margin): {sweep}.")
+    return lines
+
+
+def _fairness_section(head: str, fair: dict | None) -> list[str]:
+    if not fair:
+        return ["Not run yet: `python -m training.evaluate fairness` writes it."]
+    if head == "emotion":
+        cols, title = ["happy", "neutral", "sad", "angry"], "share predicted"
+        header = "| group | n | " + " | ".join(cols) + " |"
+        lines = [f"FairFace val through res10, {title} (no emotion labels exist there):", "", header,
+                 "|---|---|" + "---|" * len(cols)]
+        for g, r in fair.items():
+            lines.append(f"| {g} | {r['n']} | " + " | ".join(_pct(r["emotion_distribution"].get(c, 0)) for c in cols)
+                         + " |")
+        return lines
+    if head == "mask":
+        lines = ["FairFace val (nobody wears a mask): false-positive rate = share predicted mask or "
+                 "mask_incorrect.", "", "| group | n | mask FPR |", "|---|---|---|"]
+        lines += [f"| {g} | {r['n']} | {_pct(r['mask_positive_rate'])} |" for g, r in fair.items()]
+        return lines
+    if head == "eyewear":
+        lines = ["FairFace val: share predicted with eyewear (a few people there do wear glasses, so this is an "
+                 "upper bound on the false-positive rate) and predicted sunglasses (rarer there).", "",
+                 "| group | n | glasses or sunglasses | sunglasses |", "|---|---|---|---|"]
+        lines += [f"| {g} | {r['n']} | {_pct(r['eyewear_positive_rate'])} | {_pct(r['sunglasses_rate'])} |"
+                  for g, r in fair.items()]
+        return lines
+    tones = HEADS["skin_tone"].labels
+    lines = ["FairFace val through res10: predicted tone distribution per group and the mean tone index "
+             "(0 = light … 4 = dark).", "", "| group | n | mean index | " + " | ".join(tones) + " |",
+             "|---|---|---|" + "---|" * len(tones)]
+    for g, r in sorted(fair.items(), key=lambda kv: kv[1]["mean_tone_index"]):
+        lines.append(f"| {g} | {r['n']} | {r['mean_tone_index']:.2f} | "
+                     + " | ".join(_pct(r["tone_distribution"].get(t, 0)) for t in tones) + " |")
+    return lines
+
+
+def write_card(head: str, models_dir: Path, runs_dir: Path) -> Path:
+    manifest = _load(models_dir / "manifest.json") or {"heads": {}}
+    entry = manifest["heads"].get(head)
+    report = _load(runs_dir / head / "test_report.json")
+    notes_path = REPO_ROOT / "training" / "cards" / f"{head}.md"
+    notes = notes_path.read_text().strip() if notes_path.exists() else ""
+    spec = HEADS[head]
+    lines = [f"# Model card: `{head}` head", ""]
+    if entry:
+        lines += [
+            f"- File: `{entry['file']}` ({entry['bytes'] / 1e6:.2f} MB, {entry['parameters']:,} parameters), "
+            f"sha256 `{entry['sha256'][:16]}…`, ONNX opset {entry['opset']}, dynamic batch.",
+            f"- Input: {entry['input']['size']}×{entry['input']['size']} {entry['input']['colour']}, NCHW, "
+            f"(x/255 − {entry['input']['mean']}) / {entry['input']['std']}; face crop = `services.crop.crop_face` "
+            f"with margin {entry['crop_margin']}.",
+            f"- Labels: {', '.join(entry['labels'])}.",
+            f"- Parity PyTorch ↔ onnxruntime on real test images: max |Δ softmax| = "
+            f"{entry['parity_max_abs_softmax_diff']:.1e}.",
+            f"- Trained {entry['trained_at']} on: " + "; ".join(entry["training_data"]) + ".",
+            "",
+        ]
+    lines += ["## Target", "", TARGETS[head], ""]
+    lines += ["## Training", ""] + _training_summary(runs_dir / head) + [""]
+    lines += [f"Recipe: `python -m training {head}` — {spec.epochs} epochs, batch {spec.batch_size}, SGD "
+              f"(Nesterov, momentum 0.9, weight decay 5e-4), 1 warm-up epoch then cosine from lr {spec.lr}, label "
+              f"smoothing {spec.label_smoothing}, {'class-balanced sampling, ' if spec.balanced else ''}"
+              f"augmentation {spec.augment}.", ""]
+    lines += ["## Test results", ""]
+    if report:
+        lines += [f"Accuracy {_pct(report['accuracy'])}, macro-F1 {report['macro_f1']:.3f} on {report['n']} test "
+                  "images.", ""]
+        targets = report.get("targets", {})
+        for k, v in targets.items():
+            if k != "per_dataset_accuracy":
+                lines.append(f"- {k.replace('_', ' ')}: {_pct(v)}")
+        for d, v in targets.get("per_dataset_accuracy", {}).items():
+            lines.append(f"- accuracy on {d} test images: {_pct(v)}")
+        lines += ["", *_per_class_table(report), "", f"![confusion matrix]({head}_confusion.png)", ""]
+    else:
+        lines += ["No test report found.", ""]
+    if head != "skin_tone":
+        lines += ["## Pre-cropped test set vs faces cropped by res10", "",
+                  *_eval_section(_load(runs_dir / "eval" / f"{head}.json")), ""]
+    lines += ["## Fairness (FairFace race × gender)", "", *_fairness_section(head, _load(runs_dir / "eval" / "fairness.json")), ""]
+    if notes:
+        lines += [notes, ""]
+    lines += ["## Licence", "", entry["licence"] if entry else "", ""]
+    out = models_dir / "cards" / f"{head}.md"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("\n".join(lines))
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m training.card")
+    parser.add_argument("heads", nargs="*", default=list(HEADS))
+    parser.add_argument("--models-dir", type=Path, default=REPO_ROOT / "models")
+    parser.add_argument("--runs-dir", type=Path, default=REPO_ROOT / "runs")
+    args = parser.parse_args(argv)
+    for head in args.heads:
+        print(write_card(head, args.models_dir, args.runs_dir))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
