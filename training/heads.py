@@ -49,7 +49,7 @@ HEADS: dict[str, HeadSpec] = {
         crop_margin=0.1,
         samples=samples_for_emotion,
         width=24,
-        epochs=30,
+        epochs=16,
         augment=AugmentConfig(max_rotate_deg=12, scale_range=(0.85, 1.15), max_shift=0.08),
     ),
     "mask": HeadSpec(
@@ -70,7 +70,7 @@ HEADS: dict[str, HeadSpec] = {
         colour="rgb",
         crop_margin=0.15,
         samples=samples_for_eyewear,
-        epochs=15,
+        epochs=12,
         balanced=True,
         augment=AugmentConfig(colour_cast=0.15, blur_prob=0.3, grey_prob=0.2),
     ),
@@ -81,7 +81,7 @@ HEADS: dict[str, HeadSpec] = {
         colour="rgb",
         crop_margin=0.15,
         samples=samples_for_skin_tone,
-        epochs=15,
+        epochs=10,
         # Mild casts only: a strong cast would change the very quantity the head reads.
         augment=AugmentConfig(colour_cast=0.06, brightness=0.15, contrast=0.15, blur_prob=0.2),
     ),
