@@ -1,0 +1,231 @@
+// The webcam: start/stop it, grab downscaled JPEG frames, and the live mode that analyses frame after frame.
+
+import { analyzeImage, fetchJobFile } from "./api.js";
+import { el } from "./dom.js";
+import { describeFace } from "./labels.js";
+
+const RATE_WINDOW_MS = 5000; // round trips per second are measured over this sliding window
+const MAX_LIVE_ERRORS = 3; // consecutive failed frames before live mode gives up
+const LIVE_PNG_SIZE = 64; // the server renders a PNG per face for every job: keep it small for live frames
+
+export class CameraError extends Error {
+  constructor(code, message) {
+    super(message);
+    this.name = "CameraError";
+    this.code = code;
+  }
+}
+
+/** getUserMedia's DOMException -> a message a person can act on. */
+function cameraError(err) {
+  switch (err?.name) {
+    case "NotAllowedError":
+    case "PermissionDeniedError":
+    case "SecurityError":
+      return new CameraError(
+        "denied",
+        "Camera access was denied. Allow the camera for this site in your browser's settings, or upload a photo instead.",
+      );
+    case "NotFoundError":
+    case "DevicesNotFoundError":
+    case "OverconstrainedError":
+      return new CameraError("absent", "No camera was found. Connect a camera, or upload a photo instead.");
+    case "NotReadableError":
+    case "TrackStartError":
+    case "AbortError":
+      return new CameraError(
+        "busy",
+        "The camera couldn't be started: another app may be using it. Close it and try again.",
+      );
+    default:
+      return new CameraError("failed", `The camera couldn't be started (${err?.message ?? err}).`);
+  }
+}
+
+export class Camera {
+  /** @param {HTMLVideoElement} video where the camera is shown */
+  constructor(video) {
+    this.video = video;
+    this.stream = null;
+    this.canvas = document.createElement("canvas");
+  }
+
+  get active() {
+    return this.stream !== null;
+  }
+
+  async start() {
+    if (!navigator.mediaDevices?.getUserMedia) {
+      throw new CameraError(
+        "unsupported",
+        "This browser can't use a camera here: the camera needs a secure page (https or localhost).",
+      );
+    }
+    let stream;
+    try {
+      stream = await navigator.mediaDevices.getUserMedia({
+        video: { width: { ideal: 1280 }, height: { ideal: 720 }, facingMode: "user" },
+        audio: false,
+      });
+    } catch (err) {
+      throw cameraError(err);
+    }
+    this.stream = stream;
+    this.video.srcObject = stream;
+    await this.video.play().catch(() => {});
+    if (this.video.readyState < HTMLMediaElement.HAVE_CURRENT_DATA) {
+      await new Promise((resolve) => this.video.addEventListener("loadeddata", resolve, { once: true }));
+    }
+  }
+
+  stop() {
+    for (const track of this.stream?.getTracks() ?? []) track.stop();
+    this.stream = null;
+    this.video.srcObject = null;
+  }
+
+  /**
+   * The current frame as a JPEG no longer than `maxSide` pixels on its longest side (unmirrored).
+   * @returns {Promise<Blob>}
+   */
+  frame(maxSide, quality = 0.85) {
+    const { videoWidth: w, videoHeight: h } = this.video;
+    if (!w || !h) return Promise.reject(new CameraError("not_ready", "The camera isn't showing a picture yet."));
+    const scale = Math.min(1, maxSide / Math.max(w, h));
+    this.canvas.width = Math.round(w * scale);
+    this.canvas.height = Math.round(h * scale);
+    this.canvas.getContext("2d").drawImage(this.video, 0, 0, this.canvas.width, this.canvas.height);
+    return new Promise((resolve, reject) =>
+      this.canvas.toBlob(
+        (blob) => (blob ? resolve(blob) : reject(new CameraError("frame", "Couldn't read a camera frame."))),
+        "image/jpeg",
+        quality,
+      ),
+    );
+  }
+}
+
+/**
+ * Live mode: send a frame, wait for its answer, draw each face's emoticon over the video, send the next frame.
+ * One request in flight at a time, so the rate adapts to the server; the measured rate is shown on the page.
+ */
+export class LiveSession {
+  /**
+   * @param {Camera} camera
+   * @param {{layer: HTMLElement, rate: HTMLElement, count: HTMLElement, latency: HTMLElement,
+   *          server: HTMLElement, faces: HTMLElement, tone: () => string, maxSide: number, onError: (err: Error) => void}} view
+   */
+  constructor(camera, view) {
+    this.camera = camera;
+    this.view = view;
+    this.running = false;
+    this.completions = [];
+    this.total = 0;
+    this.errors = 0;
+    this.emoticons = new Map(); // labels + tone -> object URL of an SVG drawn by the server
+    this.stickers = [];
+  }
+
+  start() {
+    if (this.running) return;
+    this.running = true;
+    this.completions = [];
+    this.errors = 0;
+    this.startedAt = performance.now();
+    this.loop();
+  }
+
+  stop() {
+    this.running = false;
+    this.view.layer.replaceChildren();
+    this.stickers = [];
+    this.view.faces.textContent = "";
+  }
+
+  async loop() {
+    while (this.running) {
+      if (document.hidden) {
+        await new Promise((resolve) => setTimeout(resolve, 250));
+        continue;
+      }
+      const sent = performance.now();
+      try {
+        const frame = await this.camera.frame(this.view.maxSide, 0.8);
+        const job = await analyzeImage(frame, {
+          wait: 10,
+          tone: this.view.tone(),
+          size: LIVE_PNG_SIZE,
+          filename: "frame.jpg",
+        });
+        if (!this.running) return;
+        await this.draw(job);
+        this.errors = 0;
+        this.record(performance.now() - sent, job);
+      } catch (err) {
+        if (!this.running) return;
+        this.errors += 1;
+        if (this.errors >= MAX_LIVE_ERRORS) {
+          this.running = false;
+          this.view.onError(err, { liveStopped: true });
+          return;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+      }
+    }
+  }
+
+  /** Count one finished round trip of `latencyMs` (frame grab to emoticons drawn) for `job`. */
+  record(latencyMs, job) {
+    const now = performance.now();
+    this.total += 1;
+    this.completions.push(now);
+    while (this.completions.length && now - this.completions[0] > RATE_WINDOW_MS) this.completions.shift();
+    const windowMs = Math.min(RATE_WINDOW_MS, now - this.startedAt);
+    const rate = windowMs > 0 ? (this.completions.length * 1000) / windowMs : 0;
+    this.view.rate.textContent = rate.toFixed(1);
+    this.view.rate.dataset.value = String(rate);
+    this.view.count.textContent = String(this.total);
+    this.view.latency.textContent = String(Math.round(latencyMs));
+    const serverMs = Object.values(job.result?.timings_ms ?? {}).reduce((sum, ms) => sum + ms, 0);
+    this.view.server.textContent = String(Math.round(serverMs));
+  }
+
+  /** The SVG URL for a face: one per combination of top labels and tone, fetched once from the job. */
+  async emoticonUrl(job, face) {
+    const a = face.attributes;
+    const key = [a.emotion.label, a.eyewear.label, a.mask.label, a.skin_tone.label, job.options?.tone].join("|");
+    let url = this.emoticons.get(key);
+    if (!url) {
+      url = URL.createObjectURL(await fetchJobFile(job.id, `faces/${face.index}.svg`));
+      this.emoticons.set(key, url);
+    }
+    return url;
+  }
+
+  async draw(job) {
+    const faces = job.result?.faces ?? [];
+    const urls = await Promise.all(faces.map((face) => this.emoticonUrl(job, face)));
+    while (this.stickers.length > faces.length) this.stickers.pop().remove();
+    while (this.stickers.length < faces.length) {
+      const sticker = el("img", { class: "sticker", alt: "" });
+      this.view.layer.append(sticker);
+      this.stickers.push(sticker);
+    }
+    faces.forEach((face, i) => {
+      const r = face.box.relative;
+      const sticker = this.stickers[i];
+      // A little larger than the box, centred on it, so the emoticon covers the whole face.
+      const grow = 0.35;
+      Object.assign(sticker.style, {
+        left: `${(r.x - (r.width * grow) / 2) * 100}%`,
+        top: `${(r.y - (r.height * grow) / 2) * 100}%`,
+        width: `${r.width * (1 + grow) * 100}%`,
+      });
+      if (sticker.getAttribute("src") !== urls[i]) sticker.src = urls[i];
+      sticker.alt = `Face ${i + 1}: ${describeFace(face)}`;
+    });
+    this.view.layer.dataset.faceCount = String(faces.length);
+    this.view.faces.textContent =
+      faces.length === 0 ? "No face in view" : faces.length === 1 ? "1 face" : `${faces.length} faces`;
+  }
+}
