@@ -9,12 +9,12 @@ import socket
 import subprocess
 import sys
 import time
-import zipfile
 from pathlib import Path
 
 import cv2
 import httpx
 import numpy as np
+from photos import FAIRFACE_FACES, astronaut_bgr, compose_group_photo, fairface_face, group_photo  # noqa: F401
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
@@ -29,9 +29,6 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 READY_TIMEOUT_S = 180.0  # the gateway loads the detector and the four heads before /readyz says ready
-FAIRFACE_ZIP = REPO_ROOT.parent / "shared" / "datasets" / "fairface_train.zip"
-# Two frontal, well-lit FairFace faces (the second wears sunglasses), chosen by looking at them; CC BY 4.0.
-FAIRFACE_FACES = ("train/Black/57.jpg", "train/Middle_Eastern/438.jpg")
 
 
 def find_chromium() -> str | None:
@@ -121,45 +118,6 @@ def stop_gateway(process: subprocess.Popen) -> None:
 
 
 # ---- real inputs -----------------------------------------------------------------------------------------------
-
-
-def astronaut_bgr() -> np.ndarray:
-    """scikit-image's astronaut: a real 512x512 one-face photo, HxWx3 uint8 BGR."""
-    from skimage import data
-
-    return np.ascontiguousarray(data.astronaut()[:, :, ::-1])
-
-
-def fairface_face(path: str) -> np.ndarray:
-    """One FairFace image (a 160x160 face crop) from the shared datasets, HxWx3 uint8 BGR."""
-    if not FAIRFACE_ZIP.exists():
-        raise FileNotFoundError(
-            f"{FAIRFACE_ZIP} is missing: the shared datasets must sit beside the repository"
-        )
-    with zipfile.ZipFile(FAIRFACE_ZIP) as archive:
-        data = archive.read(path)
-    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
-    if image is None:
-        raise ValueError(f"{path} in {FAIRFACE_ZIP.name} does not decode")
-    return image
-
-
-def compose_group_photo(astronaut: np.ndarray, faces_bgr: list[np.ndarray], tile: int = 240) -> np.ndarray:
-    """A 400 px high group picture: the astronaut's head and shoulders (from the 512x512 photo), then each face
-    resized to ``tile`` px, on a plain background. Returns HxWx3 uint8 BGR."""
-    height = 400
-    width = 420 + len(faces_bgr) * (tile + 40)
-    canvas = np.full((height, width, 3), (236, 228, 220), np.uint8)
-    canvas[10:390, 10:390] = astronaut[0:380, 50:430]
-    for i, face in enumerate(faces_bgr):
-        x, y = 420 + i * (tile + 40), (height - tile) // 2
-        canvas[y : y + tile, x : x + tile] = cv2.resize(face, (tile, tile), interpolation=cv2.INTER_CUBIC)
-    return canvas
-
-
-def group_photo() -> np.ndarray:
-    """Three real faces: the astronaut and the two FairFace people of ``FAIRFACE_FACES``; HxWx3 uint8 BGR."""
-    return compose_group_photo(astronaut_bgr(), [fairface_face(p) for p in FAIRFACE_FACES])
 
 
 def bgr_to_i420(image_bgr: np.ndarray) -> bytes:
