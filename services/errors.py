@@ -66,3 +66,10 @@ class ModelError(EmoticonError):
 
     code = "model_error"
     http_status = 503
+
+
+class ServiceUnavailable(EmoticonError):
+    """A backing service (Redis, the workers) does not answer; the client may retry."""
+
+    code = "service_unavailable"
+    http_status = 503

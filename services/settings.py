@@ -32,6 +32,10 @@ class Settings(BaseSettings):
     job_ttl_s: int = Field(default=3600, ge=1, description="uploads, results and job state expire after this")
     task_soft_time_limit_s: int = 60
     task_hard_time_limit_s: int = 90
+    broker_visibility_timeout_s: int = Field(
+        default=120,
+        description="an unacknowledged task is redelivered after this; must exceed task_hard_time_limit_s",
+    )
 
     # Input limits
     max_upload_bytes: int = 15 * 1024 * 1024

@@ -1,0 +1,183 @@
+"""``/v1/jobs``: submit an image, poll its state, fetch its renders."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import threading
+import time
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response, status
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+
+from gateway.deps import RunnerDep, SettingsDep, StoreDep
+from gateway.runners import JobRunner
+from gateway.schemas import API_PREFIX, ErrorResponse, JobCreated, JobView, job_links, job_path, job_view
+from gateway.uploads import read_upload
+from services.contracts import JobState, JobStatus, RenderOptions, ToneChoice
+from services.errors import EmoticonError, InvalidRequest, NotFound, Overloaded
+from services.settings import Settings
+from services.store import JobStore
+
+router = APIRouter(prefix=f"{API_PREFIX}/jobs", tags=["jobs"])
+
+JOB_ID = re.compile(r"^[0-9a-f]{32}$")
+WAIT_POLL_S = 0.02
+RETRY_AFTER_S = 2
+_submit_lock = threading.Lock()
+
+UPLOAD_BODY = {
+    "content": {
+        "multipart/form-data": {
+            "schema": {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}}}
+        },
+        "image/*": {"schema": {"type": "string", "format": "binary"}},
+        "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
+    },
+    "required": True,
+    "description": "the photo: a multipart field named `file`, or the raw body (JPEG, PNG, WebP or BMP)",
+}
+ERRORS = {code: {"model": ErrorResponse} for code in (400, 401, 404, 413, 415, 422, 429, 503)}
+
+
+def validate_image(data: bytes, settings: Settings) -> None:
+    """Reject what the detector stage would reject, before queueing: ``decode_image`` checks the type by
+    content (``sniff_image_type``), the pixel count from the header, then decodes (truncation, corruption).
+    Its typed errors propagate (415, 400, 413)."""
+    from services.imaging import decode_image
+
+    decode_image(data, settings)
+
+
+def load_job_or_404(store: JobStore, job_id: str) -> JobState:
+    job = store.load_job(job_id) if JOB_ID.match(job_id) else None
+    if job is None:
+        raise NotFound(f"no job {job_id!r} (unknown, or expired)")
+    return job
+
+
+def check_queue_depth(settings: Settings, runner: JobRunner) -> None:
+    """``Overloaded`` (429 with ``Retry-After``) when ``settings.max_queue_depth`` jobs already wait."""
+    depth = sum(runner.queue_depths().values())
+    if depth >= settings.max_queue_depth:
+        error = Overloaded(f"{depth} jobs are waiting (limit {settings.max_queue_depth}); retry later")
+        error.headers = {"Retry-After": str(RETRY_AFTER_S)}  # type: ignore[attr-defined]
+        raise error
+
+
+def create_job(
+    data: bytes, options: RenderOptions, settings: Settings, store: JobStore, runner: JobRunner
+) -> JobState:
+    """Store the job and hand it to the runner, unless the queue is full. The depth check and the submission
+    hold one lock, so a burst of requests on this gateway cannot all pass the check before any is queued."""
+    with _submit_lock:
+        check_queue_depth(settings, runner)
+        now = time.time()
+        job = JobState(
+            id=uuid.uuid4().hex, status=JobStatus.queued, created_at=now, updated_at=now, options=options
+        )
+        store.save_job(job)  # first: it fixes the expiry of every key of the job
+        store.save_upload(job, data)
+        try:
+            runner.submit(job.id)
+        except EmoticonError:
+            store.delete([store.job_key(job.id), store.upload_key(job.id)])
+            raise
+    return job
+
+
+async def wait_for_job(store: JobStore, job_id: str, seconds: float) -> JobState | None:
+    """The job once done or failed, polling every 20 ms for at most ``seconds``; None if still running."""
+    deadline = time.monotonic() + seconds
+    while True:
+        job = await run_in_threadpool(store.load_job, job_id)
+        if job is not None and job.status in (JobStatus.done, JobStatus.failed):
+            return job
+        if time.monotonic() >= deadline:
+            return None
+        await asyncio.sleep(WAIT_POLL_S)
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=JobCreated,
+    responses={200: {"model": JobView, "description": "the job finished within `wait`"}, **ERRORS},
+    openapi_extra={"requestBody": UPLOAD_BODY},
+    summary="Submit a photo",
+)
+async def submit_job(
+    request: Request,
+    settings: SettingsDep,
+    store: StoreDep,
+    runner: RunnerDep,
+    size: Annotated[int, Query(ge=16, le=1024, description="PNG side in pixels")] = 256,
+    tone: Annotated[ToneChoice, Query(description="auto uses the detected skin tone")] = "auto",
+    wait: Annotated[
+        float, Query(ge=0, description="seconds to wait for the result (at most max_wait_s)")
+    ] = 0,
+) -> Response:
+    """202 with the job's id and links (``Location`` header too), or 200 with the finished job when it
+    finished within ``wait`` seconds."""
+    if wait > settings.max_wait_s:
+        raise InvalidRequest(f"query.wait: at most {settings.max_wait_s} seconds")
+    options = RenderOptions(size=size, tone=tone)
+    data = await read_upload(request, settings)
+    await run_in_threadpool(check_queue_depth, settings, runner)  # early too: refusing a flood costs little
+    await run_in_threadpool(validate_image, data, settings)
+    job = await run_in_threadpool(create_job, data, options, settings, store, runner)
+    location = {"Location": job_path(job.id)}
+    if wait > 0:
+        finished = await wait_for_job(store, job.id, wait)
+        if finished is not None:
+            return JSONResponse(job_view(finished).model_dump(mode="json"), headers=location)
+    body = JobCreated(id=job.id, status=job.status, links=job_links(job))
+    return JSONResponse(body.model_dump(mode="json"), status_code=status.HTTP_202_ACCEPTED, headers=location)
+
+
+@router.get("/{job_id}", response_model=JobView, responses=ERRORS, summary="A job's state and result")
+def get_job(job_id: str, store: StoreDep) -> JobView:
+    return job_view(load_job_or_404(store, job_id))
+
+
+def _rendered_file(store: JobStore, job_id: str, path: str, media_type: str) -> Response:
+    job = load_job_or_404(store, job_id)
+    if job.status != JobStatus.done:
+        raise NotFound(f"job {job_id} is {job.status.value}; renders exist once it is done", code="not_ready")
+    data = store.load_file(job_id, path)
+    if data is None:
+        raise NotFound(f"job {job_id} has no {path}")
+    return Response(data, media_type=media_type, headers={"Cache-Control": "private, max-age=300"})
+
+
+@router.get(
+    "/{job_id}/faces/{index}.svg",
+    response_class=Response,
+    responses={200: {"content": {"image/svg+xml": {}}}, **ERRORS},
+    summary="One face's emoticon as SVG",
+)
+def get_face_svg(job_id: str, index: int, store: StoreDep) -> Response:
+    return _rendered_file(store, job_id, f"faces/{index}.svg", "image/svg+xml")
+
+
+@router.get(
+    "/{job_id}/faces/{index}.png",
+    response_class=Response,
+    responses={200: {"content": {"image/png": {}}}, **ERRORS},
+    summary="One face's emoticon as PNG",
+)
+def get_face_png(job_id: str, index: int, store: StoreDep) -> Response:
+    return _rendered_file(store, job_id, f"faces/{index}.png", "image/png")
+
+
+@router.get(
+    "/{job_id}/overlay.png",
+    response_class=Response,
+    responses={200: {"content": {"image/png": {}}}, **ERRORS},
+    summary="The photo with every face boxed and its emoticon",
+)
+def get_overlay(job_id: str, store: StoreDep) -> Response:
+    return _rendered_file(store, job_id, "overlay.png", "image/png")

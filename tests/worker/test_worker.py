@@ -1,0 +1,137 @@
+"""The distributed mode's plumbing: the chain and its routing, the Celery settings that make redelivery safe,
+and the stage steps (``run_stage``) with real models against a real store."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import pytest
+
+from services.contracts import JobState, JobStatus, RenderOptions
+from services.settings import Settings
+from services.store import JobStore, MemoryJobStore, RedisJobStore
+from services.worker import (
+    STAGES,
+    TASK_NAMES,
+    StageContext,
+    broker_key_prefix,
+    celery_config,
+    create_celery,
+    job_chain,
+    load_stage_models,
+    queue_key,
+    run_stage,
+)
+
+
+def test_chain_sends_only_the_job_id_to_each_stage_queue(redis_settings: Settings) -> None:
+    app = create_celery(redis_settings)
+    job_id = uuid.uuid4().hex
+    tasks = job_chain(app, job_id).tasks
+    assert [t.task for t in tasks] == [TASK_NAMES[s] for s in STAGES]
+    assert all(t.immutable and tuple(t.args) == (job_id,) and not t.kwargs for t in tasks)
+    routed = [app.amqp.router.route({}, t.task)["queue"].name for t in tasks]
+    assert routed == list(STAGES)
+    assert set(app.tasks) >= set(TASK_NAMES.values())
+
+
+def test_celery_settings_follow_the_service_settings(redis_settings: Settings) -> None:
+    settings = redis_settings.model_copy(
+        update={"task_soft_time_limit_s": 7, "task_hard_time_limit_s": 9, "broker_visibility_timeout_s": 20}
+    )
+    conf = celery_config(settings)
+    assert conf["task_acks_late"] and conf["task_reject_on_worker_lost"]
+    assert conf["worker_prefetch_multiplier"] == 1
+    assert (conf["task_soft_time_limit"], conf["task_time_limit"]) == (7, 9)
+    assert conf["broker_transport_options"]["visibility_timeout"] == 20
+    assert conf["result_expires"] == settings.job_ttl_s
+    assert broker_key_prefix(settings).startswith(f"{settings.key_prefix}:")
+    assert queue_key(settings, "classifier") == f"{broker_key_prefix(settings)}classifier"
+
+
+def test_default_visibility_timeout_exceeds_the_hard_time_limit() -> None:
+    defaults = Settings()
+    assert (
+        defaults.broker_visibility_timeout_s
+        > defaults.task_hard_time_limit_s
+        > defaults.task_soft_time_limit_s
+    )
+
+
+@pytest.fixture(scope="module")
+def stage_models() -> dict:
+    settings = Settings()
+    return {**load_stage_models("detector", settings), **load_stage_models("classifier", settings)}
+
+
+@pytest.fixture(params=["memory", "redis"])
+def context(request: pytest.FixtureRequest, redis_settings: Settings, stage_models: dict) -> StageContext:
+    store: JobStore = (
+        MemoryJobStore(redis_settings) if request.param == "memory" else RedisJobStore(redis_settings)
+    )
+    return StageContext(settings=redis_settings, store=store, **stage_models)
+
+
+def submit(ctx: StageContext, upload: bytes, options: RenderOptions | None = None) -> JobState:
+    now = time.time()
+    job = JobState(
+        id=uuid.uuid4().hex,
+        status=JobStatus.queued,
+        created_at=now,
+        updated_at=now,
+        options=options or RenderOptions(),
+    )
+    ctx.store.save_job(job)
+    ctx.store.save_upload(job, upload)
+    return job
+
+
+def test_three_steps_finish_the_job_and_clean_up(context: StageContext, astronaut_jpeg: bytes) -> None:
+    job = submit(context, astronaut_jpeg, RenderOptions(size=64, tone="medium"))
+    summaries = [run_stage(stage, job.id, context) for stage in STAGES]
+    assert [s["faces"] for s in summaries] == [1, 1, 1]
+    done = context.store.load_job(job.id)
+    assert done.status == JobStatus.done and done.stage is None and done.error is None
+    assert len(done.result.faces) == 1 and done.result.image.width == 512
+    assert set(done.result.timings_ms) == set(STAGES)
+    for path in ("faces/0.svg", "faces/0.png", "overlay.png"):
+        assert context.store.load_file(job.id, path), path
+    # intermediates are gone once the job is done
+    assert context.store.load_upload(job.id) is None
+    assert context.store.load_array(job.id, "bgr") is None
+    assert context.store.load_json(job.id, "detect") is None
+    # a redelivered message for a finished job does nothing
+    assert run_stage("detector", job.id, context) is None
+    assert context.store.load_job(job.id) == done
+
+
+def test_rerunning_a_step_overwrites_the_same_keys(context: StageContext, astronaut_jpeg: bytes) -> None:
+    job = submit(context, astronaut_jpeg)
+    run_stage("detector", job.id, context)
+    first = context.store.load_json(job.id, "detect")
+    run_stage("detector", job.id, context)
+    again = context.store.load_json(job.id, "detect")
+    assert again["boxes"] == first["boxes"] and again["info"] == first["info"]
+    assert context.store.load_job(job.id).stage == "detector"
+
+
+def test_a_typed_error_fails_the_job_with_its_code(context: StageContext, astronaut_jpeg: bytes) -> None:
+    job = submit(
+        context, astronaut_jpeg[: len(astronaut_jpeg) // 3]
+    )  # truncated: the gateway would refuse it
+    assert run_stage("detector", job.id, context) is None
+    failed = context.store.load_job(job.id)
+    assert failed.status == JobStatus.failed and failed.stage == "detector"
+    assert failed.error.code == "invalid_image" and failed.error.message
+    assert run_stage("classifier", job.id, context) is None  # the chain would have stopped; a stray stage too
+
+
+def test_missing_intermediates_fail_the_job_as_expired(context: StageContext, astronaut_jpeg: bytes) -> None:
+    job = submit(context, astronaut_jpeg)
+    assert run_stage("classifier", job.id, context) is None  # detect never ran: no decoded image
+    assert context.store.load_job(job.id).error.code == "job_expired"
+
+
+def test_unknown_job_is_skipped(context: StageContext) -> None:
+    assert run_stage("detector", uuid.uuid4().hex, context) is None
