@@ -38,6 +38,7 @@ import redis
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
+from services.contracts import RenderOptions
 from services.pipeline import Models, analyze
 from services.settings import Settings
 
@@ -86,28 +87,33 @@ class Run:
         return len(self.latencies_s) / self.wall_s
 
 
-def bench_floor(images: dict[str, bytes], requests: int, settings: Settings) -> list[Run]:
+def bench_floor(
+    images: dict[str, bytes], requests: int, settings: Settings, renders: str = "all"
+) -> list[Run]:
     models = Models.load(settings)
+    options = RenderOptions(renders=renders)
     runs = []
     for name, data in images.items():
-        analyze(data, models, settings)  # warm-up
+        analyze(data, models, settings, options)  # warm-up
         latencies = []
         t0 = time.perf_counter()
         for _ in range(requests):
             t = time.perf_counter()
-            analyze(data, models, settings)
+            analyze(data, models, settings, options)
             latencies.append(time.perf_counter() - t)
         runs.append(Run("floor", name, 1, latencies, time.perf_counter() - t0))
     return runs
 
 
-def bench_http(url: str, mode: str, images: dict[str, bytes], requests: int, concurrency: int) -> list[Run]:
+def bench_http(
+    url: str, mode: str, images: dict[str, bytes], requests: int, concurrency: int, renders: str = "all"
+) -> list[Run]:
     runs = []
     with httpx.Client(base_url=url, timeout=120) as client:
 
         def one(data: bytes) -> float:
             t = time.perf_counter()
-            response = client.post("/v1/jobs?wait=30", content=data)
+            response = client.post(f"/v1/jobs?wait=30&renders={renders}", content=data)
             assert response.status_code == 200 and response.json()["status"] == "done", response.text[:200]
             return time.perf_counter() - t
 
@@ -190,6 +196,10 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=16, help="requests per (mode, image, concurrency)")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/14", help="Redis for the distributed mode")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8])
+    parser.add_argument(
+        "--renders", choices=["all", "svg"], default="all",
+        help="all: SVG + PNG per face + overlay (default); svg: SVG only, as the page's live mode asks",
+    )
     args = parser.parse_args()
 
     settings = Settings()
@@ -199,7 +209,8 @@ def main() -> None:
     del models
     print(f"faces found: {faces}; {args.requests} requests per row; cpu cores: {os.cpu_count()}")
 
-    runs = bench_floor(images, args.requests, settings)
+    print(f"renders: {args.renders}")
+    runs = bench_floor(images, args.requests, settings, args.renders)
     prefix = f"bench-{uuid.uuid4().hex[:8]}"
     env = {
         "EMOTICON_REDIS_URL": args.redis,
@@ -213,7 +224,7 @@ def main() -> None:
         url = f"http://127.0.0.1:{port}"
         wait_ready(url)
         for concurrency in args.concurrency:
-            runs += bench_http(url, "embedded", images, args.requests, concurrency)
+            runs += bench_http(url, "embedded", images, args.requests, concurrency, args.renders)
         processes.stop_all()
 
         for stage in STAGES:
@@ -223,7 +234,7 @@ def main() -> None:
         url = f"http://127.0.0.1:{port}"
         wait_ready(url)
         for concurrency in args.concurrency:
-            runs += bench_http(url, "distributed", images, args.requests, concurrency)
+            runs += bench_http(url, "distributed", images, args.requests, concurrency, args.renders)
     finally:
         processes.stop_all()
         client = redis.Redis.from_url(args.redis)
@@ -236,6 +247,8 @@ def main() -> None:
             runs, key=lambda r: (r.image, ["floor", "embedded", "distributed"].index(r.mode), r.concurrency)
         )
     )
+    floor = {r.image: r for r in runs if r.mode == "floor"}
+    print(f"10-face / 1-face p50 (floor): {floor['10-face'].p50 / floor['1-face'].p50:.2f}")
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ API_PREFIX = "/v1"
 
 class FaceLinks(BaseModel):
     svg: str
-    png: str
+    png: str | None = Field(default=None, description="absent when the job was submitted with renders=svg")
 
 
 class JobLinks(BaseModel):
@@ -64,11 +64,12 @@ def job_links(job: JobState) -> JobLinks:
     base = job_path(job.id)
     if job.result is None:
         return JobLinks(self=base)
+    rasters = job.options.renders == "all"
     faces = [
-        FaceLinks(svg=f"{base}/faces/{f.index}.svg", png=f"{base}/faces/{f.index}.png")
+        FaceLinks(svg=f"{base}/faces/{f.index}.svg", png=f"{base}/faces/{f.index}.png" if rasters else None)
         for f in job.result.faces
     ]
-    return JobLinks(self=base, overlay=f"{base}/overlay.png", faces=faces)
+    return JobLinks(self=base, overlay=f"{base}/overlay.png" if rasters else None, faces=faces)
 
 
 def job_view(job: JobState) -> JobView:

@@ -71,16 +71,20 @@ def compose_stage(
     options: RenderOptions,
     timings_ms: dict[str, float] | None = None,
 ) -> ComposedImage:
-    """Build the ``ImageResult`` (emoji per face) and render every face (SVG + PNG) and the overlay."""
+    """Build the ``ImageResult`` (emoji per face) and render every face as SVG, plus, when
+    ``options.renders == "all"``, as PNG and the overlay."""
     faces = [
         FaceResult(index=i, box=box, attributes=attrs, emoji=emoji_for(attrs, options.tone))
         for i, (box, attrs) in enumerate(zip(boxes, attributes, strict=True))
     ]
     files: dict[str, bytes] = {}
+    rasters = options.renders == "all"
     for face in faces:
         files[f"faces/{face.index}.svg"] = render_svg(face.attributes, options).encode()
-        files[f"faces/{face.index}.png"] = render_png(face.attributes, options)
-    files["overlay.png"] = render_overlay(image_bgr, faces, options)
+        if rasters:
+            files[f"faces/{face.index}.png"] = render_png(face.attributes, options)
+    if rasters:
+        files["overlay.png"] = render_overlay(image_bgr, faces, options)
     result = ImageResult(image=info, faces=faces, timings_ms=timings_ms or {})
     return ComposedImage(result=result, files=files)
 

@@ -17,7 +17,7 @@ from gateway.deps import RunnerDep, SettingsDep, StoreDep
 from gateway.runners import JobRunner
 from gateway.schemas import API_PREFIX, ErrorResponse, JobCreated, JobView, job_links, job_path, job_view
 from gateway.uploads import read_upload
-from services.contracts import JobState, JobStatus, RenderOptions, ToneChoice
+from services.contracts import JobState, JobStatus, RenderOptions, RenderSet, ToneChoice
 from services.errors import EmoticonError, InvalidRequest, NotFound, Overloaded
 from services.settings import Settings
 from services.store import JobStore
@@ -116,6 +116,9 @@ async def submit_job(
     runner: RunnerDep,
     size: Annotated[int, Query(ge=16, le=1024, description="PNG side in pixels")] = 256,
     tone: Annotated[ToneChoice, Query(description="auto uses the detected skin tone")] = "auto",
+    renders: Annotated[
+        RenderSet, Query(description="all: SVG + PNG per face and the overlay; svg: SVG only (live video)")
+    ] = "all",
     wait: Annotated[
         float, Query(ge=0, description="seconds to wait for the result (at most max_wait_s)")
     ] = 0,
@@ -124,7 +127,7 @@ async def submit_job(
     finished within ``wait`` seconds."""
     if wait > settings.max_wait_s:
         raise InvalidRequest(f"query.wait: at most {settings.max_wait_s} seconds")
-    options = RenderOptions(size=size, tone=tone)
+    options = RenderOptions(size=size, tone=tone, renders=renders)
     data = await read_upload(request, settings)
     await run_in_threadpool(check_queue_depth, settings, runner)  # early too: refusing a flood costs little
     await run_in_threadpool(validate_image, data, settings)

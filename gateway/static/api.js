@@ -96,13 +96,16 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 /**
  * Upload one image and resolve with its finished JobState (services.contracts.JobState).
  * @param {Blob} image the photo or camera frame
- * @param {{size?: number, tone?: string, wait?: number, signal?: AbortSignal, filename?: string}} options
+ * @param {{size?: number, tone?: string, wait?: number, renders?: "all"|"svg", signal?: AbortSignal, filename?: string}} options
  * @returns {Promise<object>} the job, status "done"; a "failed" job rejects with its error
  */
-export async function analyzeImage(image, { size = 256, tone = "auto", wait = 10, signal, filename } = {}) {
+export async function analyzeImage(
+  image,
+  { size = 256, tone = "auto", wait = 10, renders = "all", signal, filename } = {},
+) {
   const form = new FormData();
   form.append("file", image, filename ?? image.name ?? "photo.jpg");
-  const response = await request(apiUrl("v1/jobs", { size, tone, wait }), { method: "POST", body: form, signal });
+  const response = await request(apiUrl("v1/jobs", { size, tone, wait, renders }), { method: "POST", body: form, signal });
   let job = await response.json();
   const started = performance.now();
   while (job.status === "queued" || job.status === "running") {

@@ -155,6 +155,7 @@ export class LiveSession {
           wait: 10,
           tone: this.view.tone(),
           size: LIVE_PNG_SIZE,
+          renders: "svg", // stickers are SVG: no PNG or overlay rasters per frame
           filename: "frame.jpg",
         });
         if (!this.running) return;

@@ -56,6 +56,19 @@ def test_astronaut_runs_through_every_stage(gateway: Gateway, astronaut_jpeg: by
         assert client.get(links["self"]).json() == job
 
 
+def test_svg_only_jobs_skip_the_rasters(gateway: Gateway, astronaut_jpeg: bytes) -> None:
+    with gateway.client() as client:
+        response = client.post("/v1/jobs?wait=30&renders=svg", content=astronaut_jpeg)
+        assert response.status_code == 200, response.text
+        job = response.json()
+        assert job["status"] == "done" and job["options"]["renders"] == "svg"
+        (face_links,) = job["links"]["faces"]
+        assert face_links["png"] is None and job["links"]["overlay"] is None
+        assert client.get(face_links["svg"]).status_code == 200
+        assert client.get(f"/v1/jobs/{job['id']}/faces/0.png").status_code == 404
+        assert client.get(f"/v1/jobs/{job['id']}/overlay.png").status_code == 404
+
+
 def test_multipart_upload_and_polling(gateway: Gateway, astronaut_jpeg: bytes) -> None:
     with gateway.client() as client:
         response = client.post(
