@@ -36,6 +36,14 @@ log = logging.getLogger(__name__)
 SAMPLES = {"emotion": samples_for_emotion, "mask": samples_for_mask, "eyewear": samples_for_eyewear}
 
 
+def spread(rows: list[Sample], limit: int | None) -> list[Sample]:
+    """At most ``limit`` rows taken evenly across the list (manifests are sorted by label: a prefix is not)."""
+    if not limit or limit >= len(rows):
+        return rows
+    step = len(rows) / limit
+    return [rows[int(i * step)] for i in range(limit)]
+
+
 def largest_face(detector: FaceDetector, image_bgr: np.ndarray) -> FaceBox | None:
     """Largest res10 face at least a quarter of the image wide, in the image's own pixels."""
     h, w = image_bgr.shape[:2]
@@ -131,10 +139,10 @@ def main(argv: list[str] | None = None) -> int:
             result = fairness(classifier, detector)
         else:
             head = classifier.heads[name]
-            test = [s for s in SAMPLES[name]() if s.split == "test"][: args.limit]
+            test = spread([s for s in SAMPLES[name]() if s.split == "test"], args.limit)
             result = {"test": evaluate_paths(head, detector, test, [head.crop_margin])}
             if name == "emotion":
-                val = [s for s in SAMPLES[name]() if s.split == "val"][: args.limit]
+                val = spread([s for s in SAMPLES[name]() if s.split == "val"], args.limit)
                 sweep = evaluate_paths(head, detector, val, [0.0, 0.05, 0.1, 0.15, 0.2, 0.3])
                 result["val_margin_sweep"] = {m: r["accuracy"] for m, r in sweep["res10_path"].items()}
                 result["val_res10_found_rate"] = sweep["res10_found_rate"]

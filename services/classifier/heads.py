@@ -83,12 +83,17 @@ class HeadModel:
     def batch(self, image_bgr: np.ndarray, image_gray: np.ndarray, boxes: list[FaceBox]) -> np.ndarray:
         """Crops of every box as the head's input: ``N x C x S x S`` float32."""
         crops = []
+        height, width = image_bgr.shape[:2]
         for b in boxes:
             box = (b.x, b.y, b.width, b.height)
+            # A box that is the whole image means "this image is the face crop" (--whole-face): it is
+            # framed as it is, like the pre-cropped training sets; the margin widens detector boxes only.
+            whole = b.x == 0 and b.y == 0 and b.width == width and b.height == height
+            margin = 0.0 if whole else self.crop_margin
             if self.colour == "gray":
-                crops.append(crop_face(image_gray, box, self.size, self.crop_margin)[None])
+                crops.append(crop_face(image_gray, box, self.size, margin)[None])
             else:
-                crop = crop_face(image_bgr, box, self.size, self.crop_margin)
+                crop = crop_face(image_bgr, box, self.size, margin)
                 crops.append(cv2.cvtColor(crop, cv2.COLOR_BGR2RGB).transpose(2, 0, 1))
         x = np.stack(crops).astype(np.float32) * self.scale
         return (x - self.mean) / self.std
