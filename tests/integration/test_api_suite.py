@@ -78,7 +78,7 @@ def test_multipart_upload_and_polling(gateway: Gateway, astronaut_jpeg: bytes) -
         created = response.json()
         assert created["status"] == "queued" and created["links"]["self"] == response.headers["location"]
         job = wait_for_job(client, created["id"])
-        assert job["status"] == "done" and job["options"] == {"size": 256, "tone": "yellow"}
+        assert job["status"] == "done" and job["options"] == {"size": 256, "tone": "yellow", "renders": "all"}
         assert len(job["result"]["faces"]) == 1
 
 
