@@ -28,6 +28,11 @@ def _load(path: Path) -> dict | None:
     return json.loads(path.read_text()) if path.exists() else None
 
 
+def _group(key: str) -> str:
+    """FairFace ``race|gender`` as table text (a bare ``|`` would split the Markdown cell)."""
+    return key.replace("_", " ").replace("|", " · ")
+
+
 def _pct(v: float) -> str:
     return f"{100 * v:.1f} %"
 
@@ -79,19 +84,19 @@ def _fairness_section(head: str, fair: dict | None) -> list[str]:
         lines = [f"FairFace val through res10, {title} (no emotion labels exist there):", "", header,
                  "|---|---|" + "---|" * len(cols)]
         for g, r in fair.items():
-            lines.append(f"| {g} | {r['n']} | " + " | ".join(_pct(r["emotion_distribution"].get(c, 0)) for c in cols)
+            lines.append(f"| {_group(g)} | {r['n']} | " + " | ".join(_pct(r["emotion_distribution"].get(c, 0)) for c in cols)
                          + " |")
         return lines
     if head == "mask":
         lines = ["FairFace val (nobody wears a mask): false-positive rate = share predicted mask or "
                  "mask_incorrect.", "", "| group | n | mask FPR |", "|---|---|---|"]
-        lines += [f"| {g} | {r['n']} | {_pct(r['mask_positive_rate'])} |" for g, r in fair.items()]
+        lines += [f"| {_group(g)} | {r['n']} | {_pct(r['mask_positive_rate'])} |" for g, r in fair.items()]
         return lines
     if head == "eyewear":
         lines = ["FairFace val: share predicted with eyewear (a few people there do wear glasses, so this is an "
                  "upper bound on the false-positive rate) and predicted sunglasses (rarer there).", "",
                  "| group | n | glasses or sunglasses | sunglasses |", "|---|---|---|---|"]
-        lines += [f"| {g} | {r['n']} | {_pct(r['eyewear_positive_rate'])} | {_pct(r['sunglasses_rate'])} |"
+        lines += [f"| {_group(g)} | {r['n']} | {_pct(r['eyewear_positive_rate'])} | {_pct(r['sunglasses_rate'])} |"
                   for g, r in fair.items()]
         return lines
     tones = HEADS["skin_tone"].labels
@@ -99,7 +104,7 @@ def _fairness_section(head: str, fair: dict | None) -> list[str]:
              "(0 = light … 4 = dark).", "", "| group | n | mean index | " + " | ".join(tones) + " |",
              "|---|---|---|" + "---|" * len(tones)]
     for g, r in sorted(fair.items(), key=lambda kv: kv[1]["mean_tone_index"]):
-        lines.append(f"| {g} | {r['n']} | {r['mean_tone_index']:.2f} | "
+        lines.append(f"| {_group(g)} | {r['n']} | {r['mean_tone_index']:.2f} | "
                      + " | ".join(_pct(r["tone_distribution"].get(t, 0)) for t in tones) + " |")
     return lines
 

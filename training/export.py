@@ -29,6 +29,7 @@ TRAINING_DATA = {
         "facemask12k (regrouped by augmentation family)",
         "maskedfacenet (given splits)",
         "seed_attributes task=mask (given splits)",
+        "fairface_train train split as extra 'none' faces (FairFace val stays out: it is the fairness set)",
     ],
     "eyewear": [
         "seed_attributes eyewear column (none/glasses/sunglasses; glasses_or_sunglasses skipped)",

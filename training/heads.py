@@ -59,7 +59,7 @@ HEADS: dict[str, HeadSpec] = {
         colour="rgb",
         crop_margin=0.15,
         samples=samples_for_mask,
-        epochs=6,
+        epochs=5,
         balanced=True,
         augment=AugmentConfig(colour_cast=0.15, blur_prob=0.5, grey_prob=0.05),
     ),

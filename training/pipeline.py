@@ -27,6 +27,21 @@ def prepare(spec: HeadSpec, cache_dir: Path, subset: int | None) -> tuple[list[S
         from .skin_tone import tone_labels
 
         y = tone_labels(x)
+    if spec.name == "mask":
+        # Mask-free faces of every FairFace group as extra "none" (train only; FairFace val is the fairness
+        # set): without them the head called 51 % of Black men and 33 % of Middle Eastern men in FairFace val
+        # "masked" (beards, dark skin under the chin read as a mask).
+        from .data import samples_for_skin_tone
+        from .heads import HEADS
+
+        tone_spec = HEADS["skin_tone"]  # same framing: 64 px RGB, res10 + crop margin 0.15
+        assert (tone_spec.input_size, tone_spec.colour, tone_spec.crop_margin) == (
+            spec.input_size, spec.colour, spec.crop_margin)
+        faces = take_subset(samples_for_skin_tone(), subset)
+        fx, _ = build_arrays(faces, tone_spec, cache_dir, use_detector=True)
+        keep = [i for i, s in enumerate(faces) if s.split != "test"]
+        samples = samples + [Sample("fairface_train", faces[i].path, 0, "train", faces[i].group) for i in keep]
+        x, y = np.concatenate([x, fx[keep]]), np.concatenate([y, np.zeros(len(keep), np.int64)])
     if spec.name == "eyewear":
         from .synthetic_eyewear import synthetic_eyewear_split
 

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import argparse
 import io
+import sys
 import tempfile
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: the shared photo helpers
 
 import cv2
 from browser_support import (
