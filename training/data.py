@@ -19,7 +19,7 @@ import re
 import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import cv2
@@ -44,7 +44,7 @@ def datasets_dir() -> Path:
     return DATASETS_DIR
 
 
-@lru_cache(maxsize=None)
+@cache
 def _zip(name: str) -> zipfile.ZipFile:
     path = DATASETS_DIR / f"{name}.zip"
     if not path.exists():

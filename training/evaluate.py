@@ -28,7 +28,15 @@ from services.contracts import FaceBox
 from services.detector import FaceDetector
 from services.settings import REPO_ROOT, get_settings
 
-from .data import Sample, load_image, samples_for_emotion, samples_for_eyewear, samples_for_fairface, samples_for_mask
+from .data import (
+    Sample,
+    load_image,
+    samples_for_emotion,
+    samples_for_eyewear,
+    samples_for_fairface,
+    samples_for_mask,
+)
+from .framing import largest_face
 from .metrics import classification_report
 
 log = logging.getLogger(__name__)
@@ -42,22 +50,6 @@ def spread(rows: list[Sample], limit: int | None) -> list[Sample]:
         return rows
     step = len(rows) / limit
     return [rows[int(i * step)] for i in range(limit)]
-
-
-def largest_face(detector: FaceDetector, image_bgr: np.ndarray) -> FaceBox | None:
-    """Largest res10 face at least a quarter of the image wide, in the image's own pixels."""
-    h, w = image_bgr.shape[:2]
-    pad = int(0.25 * max(h, w))
-    padded = cv2.copyMakeBorder(image_bgr, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
-    faces = [f for f in detector.detect(padded) if f.width >= 0.25 * w]
-    if not faces:
-        return None
-    f = max(faces, key=lambda f: f.width * f.height)
-    x, y = max(0, f.x - pad), max(0, f.y - pad)
-    fw, fh = min(w - x, f.width), min(h - y, f.height)
-    if fw <= 0 or fh <= 0:
-        return None
-    return FaceBox.from_pixels(x, y, fw, fh, w, h, f.confidence)
 
 
 def _predict(head: HeadModel, image_bgr: np.ndarray, box: FaceBox) -> np.ndarray:

@@ -21,12 +21,32 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
+from services.contracts import FaceBox
 from services.crop import crop_face
 
 from .data import Sample, load_image
 from .heads import HeadSpec
 
 log = logging.getLogger(__name__)
+
+
+def largest_face(detector, image_bgr: np.ndarray) -> FaceBox | None:
+    """Largest res10 face at least a quarter of the image wide, clipped to the image (as serving clips).
+
+    A replicated border lets res10 see faces that fill the whole crop (it rarely fires on edge-to-edge faces).
+    """
+    h, w = image_bgr.shape[:2]
+    pad = int(0.25 * max(h, w))
+    padded = cv2.copyMakeBorder(image_bgr, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
+    faces = [f for f in detector.detect(padded) if f.width >= 0.25 * w]
+    if not faces:
+        return None
+    f = max(faces, key=lambda f: f.width * f.height)
+    x, y = max(0, f.x - pad), max(0, f.y - pad)
+    fw, fh = min(w - x, f.x - pad + f.width - x), min(h - y, f.y - pad + f.height - y)
+    if fw <= 0 or fh <= 0:
+        return None
+    return FaceBox.from_pixels(x, y, fw, fh, w, h, f.confidence)
 
 
 def whole_image_box(image: np.ndarray) -> tuple[float, float, float, float]:
@@ -47,17 +67,12 @@ class DetectorFraming:
 
     def box(self, image_bgr: np.ndarray) -> tuple[tuple[float, float, float, float], bool]:
         """``(box, detected)``: the face box in image pixels and whether res10 found it."""
-        # A border lets res10 see faces that fill the whole crop (it rarely fires on edge-to-edge faces).
-        h, w = image_bgr.shape[:2]
-        pad = int(0.25 * max(h, w))
-        padded = cv2.copyMakeBorder(image_bgr, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
-        faces = [f for f in self.detector.detect(padded) if f.width >= 0.25 * w]
-        if not faces:
+        face = largest_face(self.detector, image_bgr)
+        if face is None:
             self.counts["whole_image"] += 1
             return whole_image_box(image_bgr), False
         self.counts["detected"] += 1
-        f = max(faces, key=lambda f: f.width * f.height)
-        return (float(f.x - pad), float(f.y - pad), float(f.width), float(f.height)), True
+        return (float(face.x), float(face.y), float(face.width), float(face.height)), True
 
 
 def frame_image(image: np.ndarray, spec: HeadSpec, framing: DetectorFraming | None) -> np.ndarray:

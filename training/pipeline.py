@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .data import Sample, subset as take_subset
+from .data import Sample
+from .data import subset as take_subset
 from .framing import build_arrays
 from .heads import HeadSpec
 from .metrics import classification_report

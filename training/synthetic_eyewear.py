@@ -26,7 +26,8 @@ from tqdm import tqdm
 from services.contracts import EYEWEAR
 from services.crop import crop_face
 
-from .data import Sample, load_image, samples_for_fairface, subset as take_subset
+from .data import Sample, load_image, samples_for_fairface
+from .data import subset as take_subset
 from .heads import HeadSpec
 
 log = logging.getLogger(__name__)
