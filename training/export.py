@@ -12,6 +12,8 @@ import numpy as np
 import onnxruntime as ort
 import torch
 
+from services.classifier.heads import softmax
+
 from .data import Sample
 from .heads import HeadSpec
 from .metrics import save_confusion_png
@@ -63,12 +65,6 @@ def export_onnx(spec: HeadSpec, model: torch.nn.Module, path: Path) -> None:
         opset_version=OPSET,
         dynamo=False,
     )
-
-
-def softmax(z: np.ndarray) -> np.ndarray:
-    z = z - z.max(axis=1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=1, keepdims=True)
 
 
 def parity(spec: HeadSpec, model: torch.nn.Module, path: Path, x_real: np.ndarray) -> float:
