@@ -51,3 +51,21 @@ def crop_face(
         patch = cv2.copyMakeBorder(patch, pad_top, pad_bottom, pad_left, pad_right, cv2.BORDER_REPLICATE)
     interpolation = cv2.INTER_AREA if side > size else cv2.INTER_LINEAR
     return cv2.resize(patch, (size, size), interpolation=interpolation)
+
+
+# Where the eyes are in a face box, for heads that look at the eyes only (eyewear, frame shape): the centre of
+# the square, as fractions of the box's width and height, and its side as a fraction of the box's width.
+# res10 boxes run from the brow to the chin; the eyes sit ≈ 38 % down, at 30 % and 70 % across, so a square
+# 0.8 box-widths wide holds both eyes, the bridge and the temples. At 64 px it gives 1.6x the pixels per eye of
+# a 64 px whole-face crop with margin 0.15 (1.3 box-widths), at the same cost.
+EYE_REGION = {"cx": 0.5, "cy": 0.38, "side": 0.8}
+
+
+def region_box(
+    box: tuple[float, float, float, float], region: dict[str, float]
+) -> tuple[float, float, float, float]:
+    """The square sub-box ``(x, y, w, h)`` of face box ``box`` described by ``region`` (see ``EYE_REGION``)."""
+    x, y, w, h = box
+    side = region["side"] * w
+    cx, cy = x + region["cx"] * w, y + region["cy"] * h
+    return (cx - side / 2, cy - side / 2, side, side)

@@ -64,3 +64,19 @@ def augment_batch(x: torch.Tensor, cfg: AugmentConfig, generator: torch.Generato
     mean = x.mean(dim=(1, 2, 3), keepdim=True)
     x = (x - mean) * k + mean * b
     return x.clamp_(0, 1)
+
+
+def random_erase(x: torch.Tensor, prob: float, generator: torch.Generator) -> torch.Tensor:
+    """Cover one rectangle (2-20 % of the area, aspect 0.3-3.3) of each picked image with mid grey, in place."""
+    n, _, s, _ = x.shape
+    g = generator
+    pick = torch.rand(n, generator=g) < prob
+    area = (0.02 + 0.18 * torch.rand(n, generator=g)) * s * s
+    aspect = torch.exp((torch.rand(n, generator=g) * 2 - 1) * math.log(3.3))
+    h = (area * aspect).sqrt().clamp(1, s).long()
+    w = (area / aspect).sqrt().clamp(1, s).long()
+    top = (torch.rand(n, generator=g) * (s - h + 1).float()).long()
+    left = (torch.rand(n, generator=g) * (s - w + 1).float()).long()
+    for i in torch.nonzero(pick).flatten().tolist():
+        x[i, :, top[i] : top[i] + h[i], left[i] : left[i] + w[i]] = 0.5
+    return x

@@ -25,7 +25,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from services.contracts import EMOTIONS, EYEWEAR, MASKS
+from services.contracts import EMOTIONS, EYEWEAR, FRAME_SHAPES, MASKS, SKIN_TONES
 from services.settings import REPO_ROOT
 
 DATASETS_DIR = REPO_ROOT.parent / "shared" / "datasets"
@@ -79,8 +79,15 @@ def hash_split(key: str, val_pct: int = 10, test_pct: int = 10) -> str:
 
 
 def samples_for_emotion() -> list[Sample]:
+    """FER2013 (its splits) plus TFEID's posed expressions: TFEID train trains; its val and test are kept
+    apart as ``tfeid_val`` / ``tfeid_test`` so FER2013's PublicTest alone chooses the checkpoint."""
     index = {name: i for i, name in enumerate(EMOTIONS)}
-    return [Sample("fer2013", r["path"], index[r["label"]], r["split"]) for r in read_manifest("fer2013")]
+    fer = [Sample("fer2013", r["path"], index[r["label"]], r["split"]) for r in read_manifest("fer2013")]
+    tfeid = [
+        Sample("tfeid", r["path"], index[r["label"]], r["split"] if r["split"] == "train" else f"tfeid_{r['split']}")
+        for r in read_manifest("tfeid")
+    ]
+    return fer + tfeid
 
 
 _FAMILY = re.compile(r"Augmented_(\d+)_")
@@ -107,17 +114,46 @@ def samples_for_mask() -> list[Sample]:
 
 
 def samples_for_eyewear() -> list[Sample]:
-    """Real eyewear photos only; ``glasses_or_sunglasses`` rows are unlabelled for type and skipped."""
+    """Real eyewear photos, one row per photo:
+
+    - our hand labels (``faces.csv``: FairFace, FaceMask-12K, seed photos), usable faces; test = held-out photos;
+    - the seed photos' ``eyewear`` column for duplicate clusters we did not label (``glasses_or_sunglasses``
+      is not a type and is skipped); held-out by the same photo hash, so a held-out cluster never trains;
+    - CMU faces (grey) by their ``eyewear`` column, split by person as given.
+    """
     index = {name: i for i, name in enumerate(EYEWEAR)}
     samples: list[Sample] = []
-    seen: set[str] = set()
-    for r in read_manifest("seed_attributes"):
-        if r["eyewear"] in index and r["path"] not in seen:
-            seen.add(r["path"])
-            samples.append(Sample("seed_attributes", r["path"], index[r["eyewear"]], r["split"]))
+    labelled = read_face_labels() if FACE_LABELS_PATH.exists() else []
+    for r in labelled:
+        if r["usable"] == "yes" and r["eyewear"] in index:
+            samples.append(Sample(r["dataset"], r["path"], index[r["eyewear"]], label_split(r), r["group"]))
+    done = {r["photo"] for r in labelled}
+    for r in sorted(read_manifest("seed_attributes"), key=lambda r: r["path"]):
+        photo = "seed_attributes:" + r["dup_cluster"]
+        if r["eyewear"] in index and photo not in done:
+            done.add(photo)
+            row = {"photo": photo, "holdout": "yes" if is_holdout(photo) else "no"}
+            samples.append(Sample("seed_attributes", r["path"], index[r["eyewear"]], label_split(row), "seed_web"))
     for r in read_manifest("cmu_faces"):
-        samples.append(Sample("cmu_faces", r["path"], index[r["eyewear"]], r["split"]))
+        samples.append(Sample("cmu_faces", r["path"], index[r["eyewear"]], r["split"], "cmu_grey"))
     return samples
+
+
+def samples_for_frame() -> list[Sample]:
+    """The seed photos' ``glasses_shape`` task (frontal 128 px crops; round vs rectangle), one photo per
+    duplicate cluster, split by the photo hash (held-out 20 %, val 10 % of the rest). The
+    ``mask_glasses_shape`` task is left out: its rotation corners mark 'rectangle' (datasheet, trap 2)."""
+    index = {"round": FRAME_SHAPES.index("round"), "rectangle": FRAME_SHAPES.index("rectangular")}
+    seen: set[str] = set()
+    out = []
+    for r in sorted(read_manifest("seed_attributes"), key=lambda r: r["path"]):
+        photo = "seed_attributes:" + r["dup_cluster"]
+        if r["task"] != "glasses_shape" or photo in seen:
+            continue
+        seen.add(photo)
+        row = {"photo": photo, "holdout": "yes" if is_holdout(photo) else "no"}
+        out.append(Sample("seed_attributes", r["path"], index[r["label"]], label_split(row), "seed_web"))
+    return out
 
 
 def samples_for_fairface() -> list[Sample]:
@@ -128,10 +164,53 @@ def samples_for_fairface() -> list[Sample]:
     ]
 
 
+FACE_LABELS_PATH = REPO_ROOT / "training" / "labels" / "faces.csv"
+HOLDOUT_PCT = 20
+
+
+def is_holdout(photo: str) -> bool:
+    """The held-out 20 % of photos (``photo`` = a photo key, see ``training.labelling.merge.photo_key``)."""
+    return int(hashlib.sha1(("holdout:" + photo).encode()).hexdigest()[:8], 16) % 100 < HOLDOUT_PCT
+
+
+def read_face_labels(path: Path = FACE_LABELS_PATH) -> list[dict[str, str]]:
+    """Our hand labels (``training/labels/faces.csv``, see its README): one row per labelled face."""
+    with path.open() as f:
+        return list(csv.DictReader(f))
+
+
+@cache
+def holdout_paths() -> frozenset[tuple[str, str]]:
+    """``(dataset, path)`` of every hand-labelled held-out face: no training run may read these images."""
+    if not FACE_LABELS_PATH.exists():
+        return frozenset()
+    return frozenset((r["dataset"], r["path"]) for r in read_face_labels() if r["holdout"] == "yes")
+
+
+def label_split(row: dict[str, str], val_pct: int = 10) -> str:
+    """Held-out rows are ``test``; the rest split train / val by a hash of the photo (siblings stay together)."""
+    if row["holdout"] == "yes":
+        return "test"
+    return "val" if hash_split("labels:" + row["photo"], val_pct, 0) == "val" else "train"
+
+
 def samples_for_skin_tone() -> list[Sample]:
-    """FairFace for the tone head: its val split is our test; 10 % of its train (by hash) is our val."""
+    """Hand-labelled tones (usable faces with a judged tone); test = the held-out photos."""
+    index = {name: i for i, name in enumerate(SKIN_TONES)}
+    return [
+        Sample(r["dataset"], r["path"], index[r["skin_tone"]], label_split(r), group=r["group"])
+        for r in read_face_labels()
+        if r["usable"] == "yes" and r["skin_tone"] in index
+    ]
+
+
+def samples_for_fairface_faces() -> list[Sample]:
+    """FairFace faces as extra mask-free ("none") faces: its val split is test, 10 % of train is val, and the
+    hand-labelled held-out faces are left out entirely."""
     out = []
     for s in samples_for_fairface():
+        if (s.dataset, s.path) in holdout_paths():
+            continue
         split = "test" if s.split == "val" else ("val" if hash_split("ff:" + s.path, 10, 0) == "val" else "train")
         out.append(Sample(s.dataset, s.path, s.label, split, s.group))
     return out

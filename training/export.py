@@ -119,6 +119,9 @@ def export_head(
             "std": spec.std,
         },
         "crop_margin": spec.crop_margin,
+        **({"region": spec.region} if spec.region else {}),
+        **({"calibration": test_report["calibration"]} if test_report.get("calibration") else {}),
+        **({"unknown_rule": test_report["unknown_rule"]} if test_report.get("unknown_rule") else {}),
         "opset": OPSET,
         "parity_max_abs_softmax_diff": max_diff,
         "test_metrics": {

@@ -22,12 +22,16 @@ import numpy as np
 from tqdm import tqdm
 
 from services.contracts import FaceBox
-from services.crop import crop_face
+from services.crop import crop_face, region_box
 
 from .data import Sample, load_image
 from .heads import HeadSpec
 
 log = logging.getLogger(__name__)
+
+# Datasets that are photos rather than tight face crops: framed by res10 even for the grey emotion head,
+# exactly as serving frames a detected face (TFEID: 160 px studio portraits with shoulders).
+DETECTOR_FRAMED = frozenset({"tfeid"})
 
 
 def largest_face(detector, image_bgr: np.ndarray) -> FaceBox | None:
@@ -83,7 +87,10 @@ def frame_image(image: np.ndarray, spec: HeadSpec, framing: DetectorFraming | No
         return crop_face(gray, box, spec.input_size, spec.crop_margin if detected else 0.0)[None]
     bgr = image if image.ndim == 3 else cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
     box, detected = framing.box(bgr) if framing else (whole_image_box(bgr), False)
-    crop = crop_face(bgr, box, spec.input_size, spec.crop_margin if detected else 0.0)
+    if spec.region:  # the same sub-box serving cuts (services.classifier.heads), from a box or the whole crop
+        crop = crop_face(bgr, region_box(box, spec.region), spec.input_size, 0.0)
+    else:
+        crop = crop_face(bgr, box, spec.input_size, spec.crop_margin if detected else 0.0)
     return cv2.cvtColor(crop, cv2.COLOR_BGR2RGB).transpose(2, 0, 1)
 
 
@@ -93,17 +100,20 @@ def build_arrays(
     """Framed inputs for every sample (``N x C x S x S`` uint8), cached on disk by content of the sample list."""
     key = hashlib.sha1(
         "|".join(f"{s.dataset}:{s.path}" for s in samples).encode() + f"{spec.input_size}{spec.colour}"
-        f"{spec.crop_margin}{use_detector}".encode()
+        f"{spec.crop_margin}{use_detector}{sorted((spec.region or {}).items())}".encode()
     ).hexdigest()[:16]
     path = cache_dir / f"{spec.name}-{key}.npz"
     if path.exists():
         data = np.load(path)
         return data["x"], {str(k): int(v) for k, v in zip(data["count_keys"], data["count_values"])}
-    framing = DetectorFraming() if use_detector else None
+    framing = DetectorFraming() if use_detector or any(s.dataset in DETECTOR_FRAMED for s in samples) else None
     x = np.zeros((len(samples), spec.channels, spec.input_size, spec.input_size), np.uint8)
     for i, s in enumerate(tqdm(samples, desc=f"framing {spec.name}", mininterval=10)):
-        x[i] = frame_image(load_image(s.dataset, s.path, grayscale=spec.colour == "gray"), spec, framing)
-    counts = dict(framing.counts) if framing else {"whole_image": len(samples)}
+        framed_by = framing if use_detector or s.dataset in DETECTOR_FRAMED else None
+        x[i] = frame_image(load_image(s.dataset, s.path, grayscale=spec.colour == "gray"), spec, framed_by)
+    counts = dict(framing.counts) if framing else {}
+    counts["whole_image"] = counts.get("whole_image", 0) + sum(
+        1 for s in samples if not (use_detector or s.dataset in DETECTOR_FRAMED))
     cache_dir.mkdir(parents=True, exist_ok=True)
     np.savez(path, x=x, count_keys=np.array(list(counts)), count_values=np.array(list(counts.values())))
     log.info("framed %d %s images: %s", len(samples), spec.name, counts)

@@ -75,3 +75,32 @@ def save_confusion_png(cm: Sequence[Sequence[int]], labels: Sequence[str], title
     cv2.putText(img, "rows: truth, columns: prediction", (left, img.shape[0] - 5), font, 0.4, (80, 80, 80), 1)
     path.parent.mkdir(parents=True, exist_ok=True)
     cv2.imwrite(str(path), img)
+
+
+def expected_calibration_error(y_true: np.ndarray, proba: np.ndarray, bins: int = 10) -> float:
+    """ECE of the top-class confidence: the mean |accuracy − confidence| over ``bins`` equal-width bins,
+    weighted by how many answers fall in each (Guo et al. 2017, "On Calibration of Modern Neural Networks")."""
+    if len(y_true) == 0:
+        return 0.0
+    confidence = proba.max(axis=1)
+    correct = proba.argmax(axis=1) == y_true
+    edges = np.linspace(0, 1, bins + 1)
+    ece = 0.0
+    for lo, hi in zip(edges[:-1], edges[1:]):
+        inside = (confidence > lo) & (confidence <= hi)
+        if inside.any():
+            ece += inside.mean() * abs(correct[inside].mean() - confidence[inside].mean())
+    return float(ece)
+
+
+def fit_temperature(logits: np.ndarray, y_true: np.ndarray) -> float:
+    """The temperature ``T`` minimising the negative log-likelihood of ``softmax(logits / T)`` (grid search)."""
+    best_t, best_nll = 1.0, np.inf
+    for t in np.exp(np.linspace(np.log(0.3), np.log(10.0), 300)):
+        z = logits / t
+        z = z - z.max(axis=1, keepdims=True)
+        log_p = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+        nll = -log_p[np.arange(len(y_true)), y_true].mean()
+        if nll < best_nll:
+            best_t, best_nll = float(t), float(nll)
+    return best_t

@@ -35,3 +35,44 @@ class HeadNet(nn.Module):
 
 def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
+
+
+class OrdinalNet(nn.Module):
+    """An ordinal head over ``K`` ordered classes: a :class:`HeadNet` trunk with ``K - 1`` cumulative logits
+    ``z_k = logit P(y > k)``. ``forward`` returns class *log*-probabilities ``N x K``
+    (``P(y = k) = P(y > k - 1) - P(y > k)``, clamped and renormalised), so the exported ONNX needs no change on
+    the serving side: its softmax of these is the class distribution itself."""
+
+    def __init__(self, in_channels: int, num_classes: int, width: int = 16, stages: int = 4):
+        super().__init__()
+        self.trunk = HeadNet(in_channels, num_classes - 1, width=width, stages=stages)
+
+    def cumulative_logits(self, x: torch.Tensor) -> torch.Tensor:
+        return self.trunk(x)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        above = torch.sigmoid(self.cumulative_logits(x))  # N x (K-1): P(y > k)
+        ones = torch.ones_like(above[:, :1])
+        zeros = torch.zeros_like(above[:, :1])
+        p = (torch.cat([ones, above], 1) - torch.cat([above, zeros], 1)).clamp_min(1e-6)
+        return torch.log(p / p.sum(dim=1, keepdim=True))
+
+
+def ordinal_loss(cumulative_logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Sum over thresholds of binary cross-entropy on ``y > k`` (neighbouring classes cost one term, far
+    ones several): ``cumulative_logits`` ``N x (K-1)``, ``y`` ``N`` int64."""
+    k = torch.arange(cumulative_logits.shape[1], device=y.device)
+    targets = (y[:, None] > k[None, :]).float()
+    return torch.nn.functional.binary_cross_entropy_with_logits(cumulative_logits, targets, reduction="none").sum(1).mean()
+
+
+class TemperatureScaled(nn.Module):
+    """``model``'s logits divided by a fitted temperature: calibrated probabilities, baked into the ONNX."""
+
+    def __init__(self, model: nn.Module, temperature: float):
+        super().__init__()
+        self.model = model
+        self.register_buffer("inv_temperature", torch.tensor(1.0 / temperature))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model(x) * self.inv_temperature

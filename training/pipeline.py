@@ -24,31 +24,21 @@ def prepare(spec: HeadSpec, cache_dir: Path, subset: int | None) -> tuple[list[S
     samples = take_subset(spec.samples(), subset)
     x, counts = build_arrays(samples, spec, cache_dir, use_detector=spec.colour == "rgb")
     y = np.array([s.label for s in samples], dtype=np.int64)
-    if spec.name == "skin_tone":
-        from .skin_tone import tone_labels
-
-        y = tone_labels(x)
     if spec.name == "mask":
         # Mask-free faces of every FairFace group as extra "none" (train only; FairFace val is the fairness
         # set): without them the head called 51 % of Black men and 33 % of Middle Eastern men in FairFace val
         # "masked" (beards, dark skin under the chin read as a mask).
-        from .data import samples_for_skin_tone
+        from .data import samples_for_fairface_faces
         from .heads import HEADS
 
         tone_spec = HEADS["skin_tone"]  # same framing: 64 px RGB, res10 + crop margin 0.15
         assert (tone_spec.input_size, tone_spec.colour, tone_spec.crop_margin) == (
             spec.input_size, spec.colour, spec.crop_margin)
-        faces = take_subset(samples_for_skin_tone(), subset)
+        faces = take_subset(samples_for_fairface_faces(), subset)
         fx, _ = build_arrays(faces, tone_spec, cache_dir, use_detector=True)
         keep = [i for i, s in enumerate(faces) if s.split != "test"]
         samples = samples + [Sample("fairface_train", faces[i].path, 0, "train", faces[i].group) for i in keep]
         x, y = np.concatenate([x, fx[keep]]), np.concatenate([y, np.zeros(len(keep), np.int64)])
-    if spec.name == "eyewear":
-        from .synthetic_eyewear import synthetic_eyewear_split
-
-        sx, sy, ss = synthetic_eyewear_split(spec, cache_dir, subset)
-        samples = samples + ss
-        x, y = np.concatenate([x, sx]), np.concatenate([y, sy])
     log.info("%s: %d samples, framing %s", spec.name, len(samples), counts)
     return samples, x, y
 
@@ -77,6 +67,21 @@ def target_metrics(spec: HeadSpec, samples: list[Sample], y: np.ndarray, proba: 
     return out
 
 
+def calibrate(model: torch.nn.Module, spec: HeadSpec, val: ArraySplit, test: ArraySplit) -> tuple:
+    """Temperature scaling fitted on val (real photos); ECE on test before and after."""
+    from .metrics import expected_calibration_error, fit_temperature
+    from .model import TemperatureScaled
+
+    val_logits = np.log(np.clip(predict_proba(model, val.x, spec), 1e-12, 1))  # softmax-invariant logits
+    temperature = fit_temperature(val_logits, val.y)
+    before = expected_calibration_error(test.y, predict_proba(model, test.x, spec))
+    scaled = TemperatureScaled(model, temperature).eval()
+    after = expected_calibration_error(test.y, predict_proba(scaled, test.x, spec))
+    log.info("%s: temperature %.3f, test ECE %.4f → %.4f", spec.name, temperature, before, after)
+    return scaled, {"temperature": round(temperature, 4), "test_ece_before": round(before, 4),
+                    "test_ece_after": round(after, 4)}
+
+
 def run_head(
     spec: HeadSpec,
     run_dir: Path,
@@ -99,8 +104,12 @@ def run_head(
     model.load_state_dict(torch.load(best, weights_only=False)["model"])
     model.eval()
     test = split_arrays(samples, x, y, "test")
+    calibration = {}
+    if spec.temperature_scaling:
+        model, calibration = calibrate(model, spec, val, test)
     proba = predict_proba(model, test.x, spec)
     report = classification_report(test.y, proba, spec.labels)
+    report["calibration"] = calibration
     test_samples = [s for s, label in zip(samples, y) if s.split == "test" and label >= 0]
     report["targets"] = target_metrics(spec, test_samples, test.y, proba)
     (run_dir / "test_report.json").write_text(json.dumps(report, indent=2))

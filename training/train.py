@@ -17,10 +17,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .augment import augment_batch
+from .augment import augment_batch, random_erase
 from .heads import HeadSpec
 from .metrics import classification_report
-from .model import HeadNet
+from .occluders import face_box_in_crop, occlude_batch
+from .model import HeadNet, OrdinalNet, ordinal_loss
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +37,9 @@ def to_input(x_uint8: np.ndarray | torch.Tensor, spec: HeadSpec) -> torch.Tensor
     return (x - spec.mean) / spec.std
 
 
-def build_model(spec: HeadSpec) -> HeadNet:
+def build_model(spec: HeadSpec) -> torch.nn.Module:
+    if spec.ordinal:
+        return OrdinalNet(spec.channels, len(spec.labels), width=spec.width, stages=spec.stages)
     return HeadNet(spec.channels, len(spec.labels), width=spec.width, stages=spec.stages)
 
 
@@ -83,6 +86,8 @@ def train_head(
 
     torch.manual_seed(seed)
     model = build_model(spec)
+    if spec.channels_last:
+        model = model.to(memory_format=torch.channels_last)
     optimiser = torch.optim.SGD(model.parameters(), lr=spec.lr, momentum=0.9, nesterov=True, weight_decay=5e-4)
     steps_per_epoch = max(1, len(train.y) // spec.batch_size)
     total_steps, warmup = steps_per_epoch * epochs, steps_per_epoch
@@ -108,10 +113,28 @@ def train_head(
             step = epoch * steps_per_epoch + b
             for group in optimiser.param_groups:
                 group["lr"] = _lr_at(step, total_steps, warmup, spec.lr)
-            x = torch.as_tensor(train.x[idx]).float().div_(255.0)
-            x = (augment_batch(x, spec.augment, gen) - spec.mean) / spec.std
+            batch = train.x[idx]
+            if spec.occlude_mask_prob > 0 or spec.occlude_sunglasses_prob > 0:
+                batch = occlude_batch(batch, face_box_in_crop(spec.input_size, spec.crop_margin),
+                                      spec.occlude_mask_prob, spec.occlude_sunglasses_prob, rng)
+            x = torch.as_tensor(batch).float().div_(255.0)
+            x = augment_batch(x, spec.augment, gen)
+            if spec.erase_prob > 0:
+                x = random_erase(x, spec.erase_prob, gen)
+            x = (x - spec.mean) / spec.std
+            if spec.channels_last:
+                x = x.contiguous(memory_format=torch.channels_last)
             y = torch.as_tensor(train.y[idx])
-            loss = F.cross_entropy(model(x), y, label_smoothing=spec.label_smoothing)
+            if spec.mixup_alpha > 0:
+                lam = float(np.random.default_rng(step).beta(spec.mixup_alpha, spec.mixup_alpha))
+                perm = torch.randperm(len(idx), generator=gen)
+                logits = model(lam * x + (1 - lam) * x[perm])
+                loss = lam * F.cross_entropy(logits, y, label_smoothing=spec.label_smoothing) + (1 - lam) * (
+                    F.cross_entropy(logits, y[perm], label_smoothing=spec.label_smoothing))
+            elif spec.ordinal:
+                loss = ordinal_loss(model.cumulative_logits(x), y)
+            else:
+                loss = F.cross_entropy(model(x), y, label_smoothing=spec.label_smoothing)
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
             optimiser.step()
@@ -133,6 +156,10 @@ def train_head(
         if acc > best_acc:
             best_acc = acc
             torch.save({"model": model.state_dict(), "epoch": epoch, "val_accuracy": acc}, best_path)
+            # The best-so-far ONNX, so a run cut short still leaves a usable head behind.
+            from .export import export_onnx
+
+            export_onnx(spec, model, run_dir / "best.onnx")
         state = {
             "model": model.state_dict(),
             "optimiser": optimiser.state_dict(),

@@ -17,9 +17,11 @@ import numpy as np
 import onnxruntime as ort
 
 from services.contracts import HEAD_LABELS, HEAD_NAMES, FaceAttributes, FaceBox, HeadOutput
-from services.crop import crop_face
+from services.crop import crop_face, region_box
 from services.errors import ModelError
 from services.settings import Settings
+
+from .tone import TONE_UNKNOWN, UnknownToneRule, colourfulness, unknown_tone
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +53,8 @@ class HeadModel:
     std: float
     crop_margin: float
     session: ort.InferenceSession
+    unknown_rule: UnknownToneRule | None = None  # skin_tone only: when to answer "unknown"
+    region: dict[str, float] | None = None  # a sub-box of the face (services.crop.region_box), e.g. the eyes
 
     @classmethod
     def from_manifest(cls, name: str, entry: dict, model_dir: Path, threads: int = 1) -> HeadModel:
@@ -78,6 +82,8 @@ class HeadModel:
             std=float(spec["std"]),
             crop_margin=float(entry["crop_margin"]),
             session=session,
+            unknown_rule=UnknownToneRule.from_manifest(entry) if name == "skin_tone" else None,
+            region=entry.get("region"),
         )
 
     def batch(self, image_bgr: np.ndarray, image_gray: np.ndarray, boxes: list[FaceBox]) -> np.ndarray:
@@ -90,6 +96,8 @@ class HeadModel:
             # framed as it is, like the pre-cropped training sets; the margin widens detector boxes only.
             whole = b.x == 0 and b.y == 0 and b.width == width and b.height == height
             margin = 0.0 if whole else self.crop_margin
+            if self.region:  # as training framed it: the region of the box (or of the whole-face image)
+                box, margin = region_box(box, self.region), 0.0
             if self.colour == "gray":
                 crops.append(crop_face(image_gray, box, self.size, margin)[None])
             else:
@@ -122,16 +130,24 @@ class FaceClassifier:
         if not boxes:
             return []
         gray = cv2.cvtColor(image_bgr, cv2.COLOR_BGR2GRAY)
-        outputs: dict[str, np.ndarray] = {
-            name: head.predict(head.batch(image_bgr, gray, boxes)) for name, head in self.heads.items()
-        }
+        outputs: dict[str, np.ndarray] = {}
+        unknown = np.zeros(len(boxes), bool)
+        for name, head in self.heads.items():
+            batch = head.batch(image_bgr, gray, boxes)
+            outputs[name] = head.predict(batch)
+            if head.unknown_rule is not None:
+                pixels = (batch * head.std + head.mean) / head.scale  # back to 0-255 for the colour measure
+                unknown = unknown_tone(outputs[name], colourfulness(pixels), head.unknown_rule)
         results = []
         for i in range(len(boxes)):
             per_head = {}
             for name, head in self.heads.items():
                 p = outputs[name][i]
+                label = head.labels[int(p.argmax())]
+                if head.unknown_rule is not None and unknown[i]:
+                    label = TONE_UNKNOWN
                 per_head[name] = HeadOutput(
-                    label=head.labels[int(p.argmax())],
+                    label=label,
                     probabilities={label: round(float(v), 5) for label, v in zip(head.labels, p)},
                 )
             results.append(FaceAttributes(**per_head))
