@@ -30,6 +30,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-export", action="store_true", help="train and evaluate only")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    import cv2
+
+    cv2.setNumThreads(args.threads)  # res10 framing; more threads than free cores only thrash
     run_head(
         HEADS[args.head],
         run_dir=args.run_dir / args.head if not args.subset else args.run_dir / f"{args.head}-subset{args.subset}",

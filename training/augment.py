@@ -8,6 +8,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import cv2
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -80,3 +82,16 @@ def random_erase(x: torch.Tensor, prob: float, generator: torch.Generator) -> to
     for i in torch.nonzero(pick).flatten().tolist():
         x[i, :, top[i] : top[i] + h[i], left[i] : left[i] + w[i]] = 0.5
     return x
+
+
+def jpeg_batch(x: np.ndarray, prob: float, rng: np.random.Generator, quality: tuple[int, int] = (15, 60)) -> np.ndarray:
+    """Re-encode a share of ``N x C x S x S`` uint8 crops as JPEG at a random low quality (web and crowd
+    photos are blocky); returns a new array."""
+    out = x.copy()
+    for i in np.flatnonzero(rng.random(len(x)) < prob):
+        img = np.ascontiguousarray(out[i].transpose(1, 2, 0))
+        ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(*quality))])
+        if ok:
+            dec = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)
+            out[i] = (dec[..., None] if dec.ndim == 2 else dec).transpose(2, 0, 1)
+    return out

@@ -99,17 +99,36 @@ def facemask12k_family(orig_name: str, sha1: str) -> str:
 
 
 def samples_for_mask() -> list[Sample]:
+    """Mask samples. Hand labels (``faces.csv``) win over a set's own label and reach every sibling of the
+    labelled photo (FaceMask-12K augmentation family, seed duplicate cluster): real ``mask_incorrect`` wear lives
+    only there. Photos whose hand-labelled twin is held out are ``test``; the rest keep their set's split
+    (FaceMask-12K regrouped by family, the others as given). Group ``hand`` marks the hand-labelled rows, so the
+    card can report the held-out real photos apart."""
     index = {name: i for i, name in enumerate(MASKS)}
+    hand: dict[str, dict[str, str]] = {}
+    for r in read_face_labels() if FACE_LABELS_PATH.exists() else []:
+        if r["usable"] == "yes":
+            hand.setdefault(r["photo"], r)
     samples: list[Sample] = []
+
+    def add(dataset: str, path: str, photo: str, label: str, split: str) -> None:
+        h = hand.get(photo)
+        if h is None:
+            samples.append(Sample(dataset, path, index[label], split))
+        else:
+            samples.append(Sample(dataset, path, index[h["mask"]], label_split(h), "hand"))
+
     for r in read_manifest("facemask12k"):
-        split = hash_split("fm12k:" + facemask12k_family(r["orig_name"], r["sha1"]))
-        samples.append(Sample("facemask12k", r["path"], index[r["label"]], split))
+        family = facemask12k_family(r["orig_name"], r["sha1"])
+        add("facemask12k", r["path"], "facemask12k:" + family, r["label"], hash_split("fm12k:" + family))
     for r in read_manifest("maskedfacenet"):
         samples.append(Sample("maskedfacenet", r["path"], index[r["label"]], r["split"]))
+    seen: set[str] = set()
     for r in read_manifest("seed_attributes"):
         # Only the mask task has true no-mask negatives; the mask_glasses "none" class is masked faces.
-        if r["task"] == "mask":
-            samples.append(Sample("seed_attributes", r["path"], index[r["label"]], r["split"]))
+        if r["task"] == "mask" and r["path"] not in seen:
+            seen.add(r["path"])
+            add("seed_attributes", r["path"], "seed_attributes:" + r["dup_cluster"], r["label"], r["split"])
     return samples
 
 
@@ -125,7 +144,8 @@ def samples_for_eyewear() -> list[Sample]:
     samples: list[Sample] = []
     labelled = read_face_labels() if FACE_LABELS_PATH.exists() else []
     for r in labelled:
-        if r["usable"] == "yes" and r["eyewear"] in index:
+        # Glasses pasted onto a photo (a few seed photos; labellers noted "drawn-on") are not real eyewear.
+        if r["usable"] == "yes" and r["eyewear"] in index and "drawn" not in r["note"]:
             samples.append(Sample(r["dataset"], r["path"], index[r["eyewear"]], label_split(r), r["group"]))
     done = {r["photo"] for r in labelled}
     for r in sorted(read_manifest("seed_attributes"), key=lambda r: r["path"]):

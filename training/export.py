@@ -26,23 +26,31 @@ OPSET = 17
 PARITY_TOLERANCE = 1e-4
 
 TRAINING_DATA = {
-    "emotion": ["fer2013 (train; val = PublicTest for selection; test = PrivateTest)"],
+    "emotion": [
+        "fer2013 (train; val = PublicTest for selection; test = PrivateTest)",
+        "tfeid train (posed expressions, framed by res10; its val/test never train or select)",
+    ],
     "mask": [
         "facemask12k (regrouped by augmentation family)",
         "maskedfacenet (given splits)",
         "seed_attributes task=mask (given splits)",
-        "fairface_train train split as extra 'none' faces (FairFace val stays out: it is the fairness set)",
+        "fairface_train train split as extra 'none' faces (held-out hand-labelled faces excluded)",
     ],
     "eyewear": [
-        "seed_attributes eyewear column (none/glasses/sunglasses; glasses_or_sunglasses skipped)",
+        "hand labels (training/labels/faces.csv: FairFace, FaceMask-12K, seed photos; held-out 20 % excluded)",
+        "seed_attributes eyewear column for clusters not hand-labelled (glasses_or_sunglasses skipped)",
         "cmu_faces eyewear column (split by person)",
-        "synthetic eyewear drawn on fairface_train faces (train split only)",
     ],
-    "skin_tone": ["fairface_train, labels derived from ITA (see card)"],
+    "skin_tone": [
+        "hand labels (training/labels/faces.csv: FairFace, FaceMask-12K, seed photos; held-out 20 % excluded), "
+        "with pasted masks and sunglasses",
+    ],
+    "frame": ["seed_attributes task=glasses_shape (one photo per duplicate cluster; held-out 20 % excluded)"],
 }
 LICENCE_NOTE = (
     "Research artefact. Trained on sets without an open data licence (FER2013, Face Mask 12K, the seed photos: "
-    "unknown; MaskedFace-Net: CC BY-NC-SA 4.0; CMU faces: educational use with attribution; FairFace: CC BY 4.0). "
+    "unknown; TFEID: research use; MaskedFace-Net: CC BY-NC-SA 4.0; CMU faces: educational use with attribution; "
+    "FairFace: CC BY 4.0). "
     "Their terms carry forward to these weights."
 )
 

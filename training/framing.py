@@ -11,8 +11,9 @@
 
 from __future__ import annotations
 
-import hashlib
+import json
 import logging
+import os
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
@@ -79,14 +80,45 @@ class DetectorFraming:
         return (float(face.x), float(face.y), float(face.width), float(face.height)), True
 
 
-def frame_image(image: np.ndarray, spec: HeadSpec, framing: DetectorFraming | None) -> np.ndarray:
-    """One dataset image → ``C x S x S`` uint8 in the head's colour order."""
+class BoxCache:
+    """res10's largest-face box per dataset image, kept on disk (``cache_dir/res10-boxes.json``) and shared by
+    every head: the detector is the slow part of framing, the crop itself is cheap."""
+
+    def __init__(self, cache_dir: Path) -> None:
+        self.path = cache_dir / "res10-boxes.json"
+        self.boxes: dict[str, list[float]] = json.loads(self.path.read_text()) if self.path.exists() else {}
+        self.framing: DetectorFraming | None = None
+        self.dirty = False
+
+    def box(self, s: Sample, image_bgr: np.ndarray) -> tuple[tuple[float, float, float, float], bool]:
+        key = f"{s.dataset}:{s.path}"
+        if key not in self.boxes:
+            self.framing = self.framing or DetectorFraming()
+            box, detected = self.framing.box(image_bgr)
+            self.boxes[key] = [*box, float(detected)]
+            self.dirty = True
+        *box, detected = self.boxes[key]
+        return (box[0], box[1], box[2], box[3]), bool(detected)
+
+    def save(self) -> None:
+        if self.dirty:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            if self.path.exists():  # another run may have added boxes meanwhile: keep theirs too
+                self.boxes = {**json.loads(self.path.read_text()), **self.boxes}
+            tmp = self.path.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_text(json.dumps(self.boxes))
+            tmp.replace(self.path)
+            self.dirty = False
+
+
+def frame_with_box(
+    image: np.ndarray, spec: HeadSpec, box: tuple[float, float, float, float], detected: bool
+) -> np.ndarray:
+    """One dataset image and its face box → ``C x S x S`` uint8 in the head's colour order (the serving crop)."""
     if spec.colour == "gray":
         gray = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
-        box, detected = framing.box(cv2.cvtColor(gray, cv2.COLOR_GRAY2BGR)) if framing else (whole_image_box(gray), False)
         return crop_face(gray, box, spec.input_size, spec.crop_margin if detected else 0.0)[None]
     bgr = image if image.ndim == 3 else cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
-    box, detected = framing.box(bgr) if framing else (whole_image_box(bgr), False)
     if spec.region:  # the same sub-box serving cuts (services.classifier.heads), from a box or the whole crop
         crop = crop_face(bgr, region_box(box, spec.region), spec.input_size, 0.0)
     else:
@@ -97,24 +129,24 @@ def frame_image(image: np.ndarray, spec: HeadSpec, framing: DetectorFraming | No
 def build_arrays(
     samples: Sequence[Sample], spec: HeadSpec, cache_dir: Path, use_detector: bool
 ) -> tuple[np.ndarray, dict[str, int]]:
-    """Framed inputs for every sample (``N x C x S x S`` uint8), cached on disk by content of the sample list."""
-    key = hashlib.sha1(
-        "|".join(f"{s.dataset}:{s.path}" for s in samples).encode() + f"{spec.input_size}{spec.colour}"
-        f"{spec.crop_margin}{use_detector}{sorted((spec.region or {}).items())}".encode()
-    ).hexdigest()[:16]
-    path = cache_dir / f"{spec.name}-{key}.npz"
-    if path.exists():
-        data = np.load(path)
-        return data["x"], {str(k): int(v) for k, v in zip(data["count_keys"], data["count_values"])}
-    framing = DetectorFraming() if use_detector or any(s.dataset in DETECTOR_FRAMED for s in samples) else None
+    """Framed inputs for every sample (``N x C x S x S`` uint8). res10 boxes are cached per image
+    (:class:`BoxCache`), so new labels or another head only cost the crops."""
+    boxes = BoxCache(cache_dir)
+    counts: Counter[str] = Counter()
     x = np.zeros((len(samples), spec.channels, spec.input_size, spec.input_size), np.uint8)
-    for i, s in enumerate(tqdm(samples, desc=f"framing {spec.name}", mininterval=10)):
-        framed_by = framing if use_detector or s.dataset in DETECTOR_FRAMED else None
-        x[i] = frame_image(load_image(s.dataset, s.path, grayscale=spec.colour == "gray"), spec, framed_by)
-    counts = dict(framing.counts) if framing else {}
-    counts["whole_image"] = counts.get("whole_image", 0) + sum(
-        1 for s in samples if not (use_detector or s.dataset in DETECTOR_FRAMED))
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    np.savez(path, x=x, count_keys=np.array(list(counts)), count_values=np.array(list(counts.values())))
-    log.info("framed %d %s images: %s", len(samples), spec.name, counts)
-    return x, counts
+    try:
+        for i, s in enumerate(tqdm(samples, desc=f"framing {spec.name}", mininterval=10)):
+            image = load_image(s.dataset, s.path, grayscale=spec.colour == "gray")
+            if use_detector or s.dataset in DETECTOR_FRAMED:
+                bgr = image if image.ndim == 3 else cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+                box, detected = boxes.box(s, bgr)
+            else:
+                box, detected = whole_image_box(image), False
+            counts["detected" if detected else "whole_image"] += 1
+            x[i] = frame_with_box(image, spec, box, detected)
+            if i % 500 == 499:
+                boxes.save()
+    finally:
+        boxes.save()
+    log.info("framed %d %s images: %s", len(samples), spec.name, dict(counts))
+    return x, dict(counts)

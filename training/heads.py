@@ -45,6 +45,7 @@ class HeadSpec:
     occlude_mask_prob: float = 0.0  # paste a mask (training.occluders) on this share of training crops
     occlude_sunglasses_prob: float = 0.0
     region: dict[str, float] | None = None  # look at a part of the face box only (services.crop.region_box)
+    jpeg_prob: float = 0.0  # re-encode this share of training crops as low-quality JPEG
     temperature_scaling: bool = False  # fit a temperature on val, bake it into the ONNX (calibrated output)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     # Pixel normalisation: (x/255 - mean) / std, per channel.
@@ -77,8 +78,12 @@ HEADS: dict[str, HeadSpec] = {
         colour="rgb",
         crop_margin=0.15,
         samples=samples_for_mask,
-        epochs=5,
+        epochs=10,
+        batch_size=64,
+        lr=0.03,
         balanced=True,
+        jpeg_prob=0.4,
+        # Down-then-up sampling to 19-51 px and JPEG blocks: crowd faces are 24-60 px wide and soft.
         augment=AugmentConfig(colour_cast=0.15, blur_prob=0.5, grey_prob=0.05),
     ),
     "eyewear": HeadSpec(

@@ -65,7 +65,7 @@ def paste_mask(
     else:
         layer = np.empty((h_img, w_img, 3), np.float32)
         layer[:] = np.array(MASK_COLOURS_RGB[style], np.float32)
-    x, y, w, h = box
+    _, y, _, h = box
     ys = (np.arange(h_img, dtype=np.float32)[:, None] - y) / max(h, 1.0)
     shade = np.clip(1.05 - 0.25 * np.abs(ys - 0.75), 0.75, 1.05)  # folds darken away from the mask's middle
     layer = layer * shade[..., None] + rng.normal(0, 4, (h_img, w_img, 1)).astype(np.float32)

@@ -67,6 +67,19 @@ def target_metrics(spec: HeadSpec, samples: list[Sample], y: np.ndarray, proba: 
     return out
 
 
+def choose_unknown_rule(val_proba: np.ndarray, val_x: np.ndarray, unsure_share: float = 0.05) -> dict:
+    """Thresholds of ``services.classifier.tone``, from the val hand labels (all judged as colour photos):
+    colour below the 1st percentile of val crops (at least 3: greyscale reads ≈ 0), and a top probability below
+    the one the least sure ``unsure_share`` of val faces have."""
+    from services.classifier.tone import colourfulness
+
+    colour = colourfulness(val_x)
+    return {
+        "min_colourfulness": round(max(3.0, float(np.percentile(colour, 1))), 2),
+        "min_confidence": round(float(np.quantile(val_proba.max(axis=1), unsure_share)), 3),
+    }
+
+
 def calibrate(model: torch.nn.Module, spec: HeadSpec, val: ArraySplit, test: ArraySplit) -> tuple:
     """Temperature scaling fitted on val (real photos); ECE on test before and after."""
     from .metrics import expected_calibration_error, fit_temperature
@@ -110,6 +123,8 @@ def run_head(
     proba = predict_proba(model, test.x, spec)
     report = classification_report(test.y, proba, spec.labels)
     report["calibration"] = calibration
+    if spec.name == "skin_tone":
+        report["unknown_rule"] = choose_unknown_rule(predict_proba(model, val.x, spec), val.x)
     test_samples = [s for s, label in zip(samples, y) if s.split == "test" and label >= 0]
     report["targets"] = target_metrics(spec, test_samples, test.y, proba)
     (run_dir / "test_report.json").write_text(json.dumps(report, indent=2))

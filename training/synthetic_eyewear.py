@@ -1,34 +1,24 @@
-"""Synthetic eyewear drawn onto FairFace faces, as extra *training* data for the eyewear head.
+"""Eyewear drawn onto face crops: sunglasses as an occluder for the skin-tone head (``training.occluders``).
 
-Real eyewear photos are few (seed photos + CMU faces, mostly light-skinned, one sunglasses model in CMU). To
-widen the faces the head sees, each FairFace train face that res10 detects is framed exactly like a served face
-(``crop_face`` with the head's margin) and gets, with equal odds, nothing, clear glasses or sunglasses drawn at
-the eye positions a res10 box implies (eyes ≈ 38 % down the box, 30 % / 70 % across), jittered:
+The eyewear head itself now trains on real, hand-labelled photos only (``training/labels/``). What is drawn,
+at the eye positions a face box implies (eyes ≈ 38 % down the box, 30 % / 70 % across), jittered:
 
 - shapes: round, oval, rectangle, rounded rectangle; lens half-width 9–13 % of the crop; frame 1–3 px at 4x;
 - clear glasses: thin frame in black/brown/gold/grey/transparent, lens tint alpha 0.03–0.12, eyes visible;
 - sunglasses: dark lens (alpha 0.80–0.97) in black/brown/grey/green/blue tints plus a highlight;
 - bridge and the start of the temples; the whole drawing rotated ±6° and shifted ±3 %.
 
-Drawn at 4x and downscaled (anti-aliasing). Val/test stay real images only.
+Drawn at 4x and downscaled (anti-aliasing).
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
-from pathlib import Path
 
 import cv2
 import numpy as np
-from tqdm import tqdm
 
 from services.contracts import EYEWEAR
-from services.crop import crop_face
-
-from .data import Sample, load_image, samples_for_fairface
-from .data import subset as take_subset
-from .heads import HeadSpec
 
 log = logging.getLogger(__name__)
 
@@ -101,44 +91,3 @@ def draw_eyewear(crop_rgb: np.ndarray, kind: int, rng: np.random.Generator, box_
     region = cv2.warpAffine(region, rot, (s * up, s * up))
     out = np.where(region[..., None] > 0, drawn, big)
     return cv2.resize(out, (s, s), interpolation=cv2.INTER_AREA)
-
-
-def synthetic_eyewear_split(
-    spec: HeadSpec, cache_dir: Path, subset: int | None
-) -> tuple[np.ndarray, np.ndarray, list[Sample]]:
-    """Synthetic train samples: ``(x N x 3 x S x S uint8 RGB, y, samples)``."""
-    from .framing import DetectorFraming
-
-    rows = [s for s in take_subset(samples_for_fairface(), subset) if s.split == "train"]
-    key = hashlib.sha1(("|".join(s.path for s in rows) + f"{spec.input_size}{spec.crop_margin}").encode())
-    path = cache_dir / f"synthetic_eyewear-{key.hexdigest()[:16]}.npz"
-    if path.exists():
-        data = np.load(path)
-        x, y = data["x"], data["y"]
-        kept = [rows[i] for i in data["index"]]
-    else:
-        framing = DetectorFraming()
-        rng = np.random.default_rng(7)
-        xs, ys, index = [], [], []
-        for i, s in enumerate(tqdm(rows, desc="synthetic eyewear", mininterval=10)):
-            image = load_image(s.dataset, s.path)
-            box, detected = framing.box(image)
-            if not detected:
-                continue
-            crop = cv2.cvtColor(crop_face(image, box, spec.input_size, spec.crop_margin), cv2.COLOR_BGR2RGB)
-            # Where the box lies inside the crop (see services.crop.square_around).
-            side = max(box[2], box[3]) * (1 + 2 * spec.crop_margin)
-            k = spec.input_size / side
-            bx = (side - box[2]) / 2 * k
-            by = (side - box[3]) / 2 * k
-            kind = int(rng.integers(0, 3))
-            xs.append(draw_eyewear(crop, kind, rng, (bx, by, box[2] * k, box[3] * k)).transpose(2, 0, 1))
-            ys.append(kind)
-            index.append(i)
-        x, y = np.stack(xs), np.array(ys, np.int64)
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        np.savez(path, x=x, y=y, index=np.array(index))
-        kept = [rows[i] for i in index]
-    samples = [Sample("synthetic_eyewear", s.path, int(label), "train", s.group) for s, label in zip(kept, y)]
-    log.info("synthetic eyewear: %d faces (%s)", len(y), np.bincount(y, minlength=3).tolist())
-    return x, y, samples

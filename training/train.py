@@ -17,11 +17,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .augment import augment_batch, random_erase
+from .augment import augment_batch, jpeg_batch, random_erase
 from .heads import HeadSpec
 from .metrics import classification_report
-from .occluders import face_box_in_crop, occlude_batch
 from .model import HeadNet, OrdinalNet, ordinal_loss
+from .occluders import face_box_in_crop, occlude_batch
 
 log = logging.getLogger(__name__)
 
@@ -117,6 +117,8 @@ def train_head(
             if spec.occlude_mask_prob > 0 or spec.occlude_sunglasses_prob > 0:
                 batch = occlude_batch(batch, face_box_in_crop(spec.input_size, spec.crop_margin),
                                       spec.occlude_mask_prob, spec.occlude_sunglasses_prob, rng)
+            if spec.jpeg_prob > 0:
+                batch = jpeg_batch(batch, spec.jpeg_prob, rng)
             x = torch.as_tensor(batch).float().div_(255.0)
             x = augment_batch(x, spec.augment, gen)
             if spec.erase_prob > 0:

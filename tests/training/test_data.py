@@ -15,15 +15,33 @@ from training.data import (
     read_manifest,
     samples_for_emotion,
     samples_for_eyewear,
+    holdout_paths,
+    samples_for_fairface_faces,
+    samples_for_frame,
     samples_for_mask,
+    samples_for_skin_tone,
     subset,
 )
 
 
 def test_fer2013_counts_match_the_canonical_splits(datasets_dir: Path) -> None:
-    counts = Counter(s.split for s in samples_for_emotion())
+    counts = Counter(s.split for s in samples_for_emotion() if s.dataset == "fer2013")
     assert counts == {"train": 28709, "val": 3589, "test": 3589}
     assert {s.label for s in samples_for_emotion()} == set(range(len(EMOTIONS)))
+
+
+def test_tfeid_trains_but_never_chooses_the_checkpoint_or_tests(datasets_dir: Path) -> None:
+    tfeid = Counter(s.split for s in samples_for_emotion() if s.dataset == "tfeid")
+    assert tfeid == {"train": 714, "tfeid_val": 263, "tfeid_test": 246}
+
+
+def test_no_held_out_hand_labelled_face_is_in_any_training_split(datasets_dir: Path) -> None:
+    held_out = holdout_paths()
+    assert len(held_out) > 1000
+    for samples in (samples_for_skin_tone(), samples_for_eyewear(), samples_for_frame(), samples_for_fairface_faces()):
+        leaked = [s for s in samples if (s.dataset, s.path) in held_out and s.split != "test"]
+        assert not leaked, leaked[:3]
+    assert all(s.split == "test" for s in samples_for_skin_tone() if (s.dataset, s.path) in held_out)
 
 
 def test_images_decode_in_place_from_the_zip(datasets_dir: Path) -> None:
@@ -73,5 +91,5 @@ def test_hash_split_is_deterministic_and_roughly_80_10_10() -> None:
 
 
 def test_subset_takes_at_most_k_per_split(datasets_dir: Path) -> None:
-    small = subset(samples_for_emotion(), 10)
+    small = subset([s for s in samples_for_emotion() if s.dataset == "fer2013"], 10)
     assert Counter(s.split for s in small) == {"train": 10, "val": 10, "test": 10}

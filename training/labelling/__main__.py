@@ -16,7 +16,16 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("agree", help="print the blind re-label agreement")
     args = parser.parse_args(argv)
 
-    from .plan import choose_remaining_rows, choose_rows, choose_seed_rows, extend_plan, make_plan, read_plan, write_plan
+    from .plan import (
+        choose_masked_rows,
+        choose_remaining_rows,
+        choose_rows,
+        choose_seed_rows,
+        extend_plan,
+        make_plan,
+        read_plan,
+        write_plan,
+    )
 
     if args.command == "plan":
         # Round 1's pointers come from the heads shipped before these labels (commit c24dcc3): plan.csv is the
@@ -24,6 +33,7 @@ def main(argv: list[str] | None = None) -> int:
         plan = make_plan(choose_rows())
         plan = extend_plan(plan, choose_seed_rows(), "t", "q")
         plan = extend_plan(plan, choose_remaining_rows(), "u", "v", seed=5)
+        plan = extend_plan(plan, choose_masked_rows(plan), "w", "x", seed=7)
         write_plan(plan)
         print(f"{len(plan)} rows on {len({r['sheet'] for r in plan})} sheets")
     elif args.command == "render":

@@ -63,7 +63,7 @@ def choose_rows(
     rest: list[tuple[str, str]] = []
     for cell in sorted(cells):
         pool = sorted(cells[cell], key=lambda r: r["path"])
-        picked = set(r["path"] for r in rng.sample(pool, fairface_per_cell))
+        picked = {r["path"] for r in rng.sample(pool, fairface_per_cell)}
         for r in pool:
             if r["path"] in picked:
                 chosen.append({"dataset": "fairface_train", "path": r["path"], "purpose": "random"})
@@ -153,4 +153,27 @@ def choose_remaining_rows() -> list[dict[str, str]]:
         seen.add(r["dup_cluster"])
         if r["eyewear"] in ("glasses", "sunglasses", "glasses_or_sunglasses"):
             rows.append({"dataset": "seed_attributes", "path": r["path"], "purpose": "pointer"})
+    return rows
+
+
+def choose_masked_rows(plan: list[dict[str, str]]) -> list[dict[str, str]]:
+    """Round 4: one photo of every masked seed cluster and every FaceMask-12K masked family not yet on a sheet
+    of ``plan`` (how the mask is worn: real ``mask_incorrect`` is rare, about 1 in 15 seed photos and 1 in 70
+    FaceMask-12K)."""
+    from training.data import facemask12k_family
+
+    seed_cluster = {r["path"]: r["dup_cluster"] for r in read_manifest("seed_attributes")}
+    family = {r["path"]: facemask12k_family(r["orig_name"], r["sha1"]) for r in read_manifest("facemask12k")}
+    rows = []
+    seen = {seed_cluster.get(r["path"]) if r["dataset"] == "seed_attributes" else family.get(r["path"])
+            for r in plan if r["dataset"] in ("seed_attributes", "facemask12k")}
+    for r in sorted(read_manifest("seed_attributes"), key=lambda r: r["path"]):
+        if r["wearing_mask"] == "mask" and r["dup_cluster"] not in seen:
+            seen.add(r["dup_cluster"])
+            rows.append({"dataset": "seed_attributes", "path": r["path"], "purpose": "random"})
+    for r in sorted(read_manifest("facemask12k"), key=lambda r: r["path"]):
+        fam = family[r["path"]]
+        if r["label"] == "mask" and fam not in seen:
+            seen.add(fam)
+            rows.append({"dataset": "facemask12k", "path": r["path"], "purpose": "random"})
     return rows

@@ -1,0 +1,39 @@
+"""Pasted masks (pure functions): where they go and what they leave alone."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from training.occluders import MASK_STYLES, face_box_in_crop, mask_polygon, occlude_batch, paste_mask
+
+
+@pytest.mark.parametrize("style", MASK_STYLES)
+def test_a_mask_covers_the_lower_face_and_leaves_eyes_and_forehead(style: str) -> None:
+    image = np.zeros((200, 200, 3), np.uint8)
+    image[:] = (40, 200, 60)  # green: far from every mask colour
+    out = paste_mask(image, (50, 40, 100, 120), style, np.random.default_rng(1))
+    changed = np.abs(out.astype(int) - image).sum(axis=2) > 12
+    assert not changed[:100].any()  # nothing above 52 % of the box (y = 40 + 0.52 * 120 ≈ 102)
+    assert changed[130:150, 80:120].mean() > 0.9  # mouth and chin covered
+    assert not changed[:, :50].any() and not changed[:, 151:].any()  # nothing outside the box's width
+
+
+def test_polygon_lies_inside_the_box_width_and_below_its_middle() -> None:
+    pts = mask_polygon((10, 20, 100, 100))
+    assert pts[:, 0].min() >= 10 and pts[:, 0].max() <= 110
+    assert pts[:, 1].min() >= 20 + 50
+
+
+def test_box_in_crop_matches_the_crop_margin() -> None:
+    x, y, w, h = face_box_in_crop(64, 0.15)
+    assert w == pytest.approx(64 / 1.3) and x == pytest.approx((64 - w) / 2) and (x, w) == (y, h)
+
+
+def test_occlude_batch_changes_only_picked_crops() -> None:
+    batch = np.full((6, 3, 32, 32), 140, np.uint8)
+    box = face_box_in_crop(32, 0.15)
+    none = occlude_batch(batch, box, 0.0, 0.0, np.random.default_rng(0))
+    every = occlude_batch(batch, box, 1.0, 0.0, np.random.default_rng(0))
+    assert np.array_equal(none, batch)
+    assert all(not np.array_equal(every[i], batch[i]) for i in range(6))

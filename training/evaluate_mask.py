@@ -1,0 +1,49 @@
+"""The mask head on held-out real photos, through the serving code: per class, and by face width.
+
+Test set: the mask head's held-out hand-labelled photos (``group == "hand"``, ``split == "test"``: FaceMask-12K
+families and seed clusters whose hand-labelled twin is held out). Path: res10's largest face, the manifest's
+crop — the service. Width buckets are the res10 box width in pixels of the photo: 32–48, 48–96, > 96 (faces
+under 32 px are counted apart). The FairFace false-mask rate per group is in ``fairness.json``.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from services.classifier import FaceClassifier
+from services.detector import FaceDetector
+
+from .data import load_image, samples_for_mask
+from .framing import largest_face
+from .metrics import classification_report
+
+WIDTH_BUCKETS = (("< 32", 0, 32), ("32-48", 32, 48), ("48-96", 48, 96), ("> 96", 96, 10**6))
+
+
+def evaluate_mask(classifier: FaceClassifier, detector: FaceDetector, limit: int | None = None) -> dict:
+    head = classifier.heads["mask"]
+    test = [s for s in samples_for_mask() if s.split == "test" and s.group == "hand"]
+    test = test[:limit] if limit else test
+    y, proba, widths = [], [], []
+    missed = 0
+    for s in test:
+        image = load_image(s.dataset, s.path)
+        box = largest_face(detector, image)
+        if box is None:
+            missed += 1
+            continue
+        gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+        proba.append(head.predict(head.batch(image, gray, [box]))[0])
+        y.append(s.label)
+        widths.append(box.width)
+    y_arr, p_arr, w_arr = np.array(y), np.stack(proba), np.array(widths)
+    out = {"n": len(test), "res10_missed": missed, "res10_path": classification_report(y_arr, p_arr, head.labels),
+           "by_face_width": {}}
+    for name, lo, hi in WIDTH_BUCKETS:
+        inside = (w_arr >= lo) & (w_arr < hi)
+        if inside.any():
+            r = classification_report(y_arr[inside], p_arr[inside], head.labels)
+            out["by_face_width"][name] = {"n": int(inside.sum()), "accuracy": round(r["accuracy"], 4),
+                                          "per_class_recall": {k: v["recall"] for k, v in r["per_class"].items()}}
+    return out
