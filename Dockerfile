@@ -17,9 +17,12 @@ WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY services ./services
 COPY gateway ./gateway
+COPY emoticon_client ./emoticon_client
 COPY training ./training
 COPY models ./models
 RUN pip install .
+# Celery's monitor (Flower) for the optional `monitor` profile of docker-compose.yml
+RUN pip install ".[monitor]"
 
 # Bake the models in at build time: fetch the res10 detector (sha256-checked) and check the heads, so a
 # container starts without network access.

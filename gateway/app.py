@@ -2,6 +2,8 @@
 
 /v1/jobs ...   submit and poll jobs, fetch renders        (X-API-Key when settings.api_keys is set)
 /v1/render     render attributes                          (X-API-Key when settings.api_keys is set)
+/v1/batches    many files at once, progress, JSON Lines results (X-API-Key when settings.api_keys is set)
+               /v1 answers CORS preflights for settings.cors_origins
 /healthz /readyz /metrics
 /              the web page (gateway/static/index.html); its assets under /static/
 /docs          OpenAPI
@@ -18,10 +20,11 @@ from fastapi import FastAPI
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
+from gateway.cors import ApiCORSMiddleware
 from gateway.deps import ApiKeyDep
 from gateway.errors import install_error_handlers
 from gateway.metrics import RequestMetricsMiddleware
-from gateway.routes import health, jobs, metrics, render
+from gateway.routes import batches, health, jobs, metrics, render
 from gateway.state import GatewayState
 from services.errors import NotFound
 from services.settings import Settings, get_settings
@@ -45,7 +48,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
-            state.runner.close()
+            state.close()
 
     app = FastAPI(
         title="Emoticon",
@@ -58,10 +61,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         RequestMetricsMiddleware,
         metrics=lambda: getattr(getattr(app.state, "gateway", None), "metrics", None),
     )
+    if settings.cors_origins:  # outside the metrics: a refused preflight is answered before any route
+        app.add_middleware(ApiCORSMiddleware, origins=list(settings.cors_origins))
 
     # each router carries its full path (route templates in metrics are then complete)
     app.include_router(jobs.router, dependencies=[ApiKeyDep])
     app.include_router(render.router, dependencies=[ApiKeyDep])
+    app.include_router(batches.router, dependencies=[ApiKeyDep])
     app.include_router(health.router)
     app.include_router(metrics.router)
 

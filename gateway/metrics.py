@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
-from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -45,6 +45,39 @@ class ServiceCollector(Collector):
         except Exception:
             log.warning("stage latencies unavailable", exc_info=True)
         yield latency
+        yield from self._store_usage()
+
+    def _store_usage(self) -> Iterator[Metric]:
+        try:
+            usage = self.store.usage()
+        except Exception:
+            log.warning("store usage unavailable", exc_info=True)
+            return
+        used = GaugeMetricFamily(
+            "emoticon_store_bytes",
+            "Job store bytes: used (Redis used_memory in distributed mode), reserved by jobs in flight",
+            labels=["kind"],
+        )
+        used.add_metric(["used"], usage.used_bytes)
+        used.add_metric(["reserved"], usage.reserved_bytes)
+        yield used
+        yield GaugeMetricFamily(
+            "emoticon_store_max_bytes",
+            "The job store budget (EMOTICON_STORE_MAX_BYTES)",
+            value=usage.max_bytes,
+        )
+        yield GaugeMetricFamily(
+            "emoticon_store_fill_ratio", "(used + reserved) / budget of the job store", value=usage.fill
+        )
+        jobs = GaugeMetricFamily("emoticon_store_jobs", "Jobs the budget counts, by state", labels=["state"])
+        jobs.add_metric(["finished"], usage.finished_jobs)
+        jobs.add_metric(["unfinished"], usage.unfinished_jobs)
+        yield jobs
+        yield CounterMetricFamily(
+            "emoticon_store_evictions",
+            "Finished jobs evicted to make room in the budget",
+            value=usage.evictions,
+        )
 
 
 class GatewayMetrics:

@@ -9,24 +9,28 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Protocol
 
 import redis
 
-from services.errors import ServiceUnavailable
+from services.budget import redis_memory_problems
+from services.contracts import JobState
+from services.errors import EmoticonError, ServiceUnavailable
 from services.settings import Settings
 from services.store import MemoryJobStore, RedisJobStore
 from services.worker import (
     STAGES,
     StageContext,
-    active_workers,
     create_celery,
     mark_failed,
     queue_depths,
     run_stage,
     send_job,
+    worker_model_states,
+    workers_by_model_state,
 )
 
 log = logging.getLogger(__name__)
@@ -68,6 +72,7 @@ class EmbeddedRunner:
         self._loaded = threading.Event()
         self._pending = 0
         self._lock = threading.Lock()
+        self.on_finished: Callable[[JobState], None] | None = None  # set by GatewayState: webhooks, batches
 
     def start(self) -> None:
         self._executor.submit(self._load_models)
@@ -83,10 +88,13 @@ class EmbeddedRunner:
                 store=self.store,
                 detector=models.detector,
                 classifier=models.classifier,
+                on_finished=self.on_finished,
             )
             log.info("models loaded", extra={"load_ms": round((time.perf_counter() - t0) * 1000)})
         except Exception as exc:
-            self._load_error = f"{type(exc).__name__}: {exc}"
+            self._load_error = (
+                exc.message if isinstance(exc, EmoticonError) else f"{type(exc).__name__}: {exc}"
+            )
             log.exception("loading the models failed")
         finally:
             self._loaded.set()
@@ -102,7 +110,7 @@ class EmbeddedRunner:
         if self._ctx is None:
             job = self.store.load_job(job_id)
             if job is not None:
-                ctx = StageContext(settings=self.settings, store=self.store)
+                ctx = StageContext(settings=self.settings, store=self.store, on_finished=self.on_finished)
                 mark_failed(job, ctx, "model_error", f"the models could not be loaded: {self._load_error}")
             return
         for stage in STAGES:
@@ -138,7 +146,22 @@ class DistributedRunner:
         self._ready_lock = threading.Lock()
 
     def start(self) -> None:
-        pass
+        """Say at startup what the Redis memory settings get wrong (``services.budget``); /readyz says it too."""
+        try:
+            problems = self._memory_checks()["problems"]
+        except ServiceUnavailable:
+            log.warning("redis unreachable at startup; its memory settings are checked by /readyz")
+            return
+        for problem in problems:  # type: ignore[union-attr]
+            log.error("redis is not set up for the job store budget: %s", problem)
+
+    def _memory_checks(self) -> dict[str, object]:
+        maxmemory, policy = self.store.memory_config()
+        return {
+            "maxmemory": maxmemory,
+            "policy": policy,
+            "problems": redis_memory_problems(maxmemory, policy, self.settings.store_max_bytes),
+        }
 
     def submit(self, job_id: str) -> None:
         send_job(self.celery, job_id)
@@ -159,14 +182,32 @@ class DistributedRunner:
             return readiness
 
     def _check(self) -> Readiness:
+        """Ready when Redis answers, its memory settings cannot evict jobs (``redis_memory``), and every stage
+        has a worker whose models are loaded (``workers``: such workers per stage; ``workers_without_models``:
+        the others, loading or failed)."""
         if not self.store.ping():
             return Readiness(False, {"redis": "unreachable"})
+        checks: dict[str, object] = {"redis": "ok"}
         try:
-            workers = active_workers(self.celery, INSPECT_TIMEOUT_S)
+            memory = self._memory_checks()
+        except ServiceUnavailable:
+            return Readiness(False, {"redis": "unreachable"})
+        checks["redis_memory"] = memory
+        try:
+            states = worker_model_states(self.celery, INSPECT_TIMEOUT_S)
         except Exception as exc:  # noqa: BLE001 - kombu raises several types when the broker drops
-            return Readiness(False, {"redis": "ok", "workers": f"inspect failed: {type(exc).__name__}"})
-        counts = {stage: len(nodes) for stage, nodes in workers.items()}
-        return Readiness(all(counts.values()), {"redis": "ok", "workers": counts})
+            return Readiness(False, {**checks, "workers": f"inspect failed: {type(exc).__name__}"})
+        by_state = workers_by_model_state(states)
+        loaded = {stage: counts.get("loaded", 0) for stage, counts in by_state.items()}
+        checks["workers"] = loaded
+        others = {
+            stage: {models: n for models, n in counts.items() if models != "loaded"}
+            for stage, counts in by_state.items()
+            if any(models != "loaded" for models in counts)
+        }
+        if others:
+            checks["workers_without_models"] = others
+        return Readiness(all(loaded.values()) and not memory["problems"], checks)
 
     def close(self) -> None:
         self.celery.close()

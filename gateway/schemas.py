@@ -6,7 +6,15 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from services.contracts import FaceAttributes, JobState, JobStatus, RenderOptions
+from services.contracts import (
+    BatchCounts,
+    BatchStatus,
+    ErrorInfo,
+    FaceAttributes,
+    JobState,
+    JobStatus,
+    RenderOptions,
+)
 
 API_PREFIX = "/v1"
 
@@ -48,8 +56,13 @@ class RenderedJson(BaseModel):
 
 
 class ErrorBody(BaseModel):
-    code: str
-    message: str
+    code: str = Field(
+        description="stable machine-readable code: invalid_image, unsupported_media_type, image_too_small, "
+        "extreme_aspect_ratio (422), payload_too_large (413), invalid_request (422), not_found, unauthorized, "
+        "overloaded (429 + Retry-After), store_full (503 + Retry-After: the job store's byte budget is taken "
+        "by unfinished jobs), service_unavailable, ..."
+    )
+    message: str = Field(description="for people: what went wrong, quoting the server's own limits")
 
 
 class ErrorResponse(BaseModel):
@@ -74,3 +87,50 @@ def job_links(job: JobState) -> JobLinks:
 
 def job_view(job: JobState) -> JobView:
     return JobView(**job.model_dump(), links=job_links(job))
+
+
+# ---- batches ---------------------------------------------------------------------------------------------------
+
+
+class BatchLinks(BaseModel):
+    self: str
+    results: str = Field(description="JSON Lines, one line per finished item, in upload order")
+
+
+class BatchItemLinks(BaseModel):
+    job: str | None = Field(default=None, description="the item's job (absent when refused at submission)")
+
+
+class BatchItemView(BaseModel):
+    index: int
+    filename: str
+    job_id: str | None = None
+    status: JobStatus
+    stage: Literal["detector", "classifier", "composer"] | None = None
+    error: ErrorInfo | None = None
+    links: BatchItemLinks
+
+
+class BatchCreated(BaseModel):
+    id: str
+    status: BatchStatus
+    total: int
+    counts: BatchCounts
+    links: BatchLinks
+
+
+class BatchView(BatchCreated):
+    """A batch's progress and each item's job link."""
+
+    created_at: float
+    options: RenderOptions
+    callback_url: str | None = None
+    items: list[BatchItemView]
+
+
+def batch_path(batch_id: str) -> str:
+    return f"{API_PREFIX}/batches/{batch_id}"
+
+
+def batch_links(batch_id: str) -> BatchLinks:
+    return BatchLinks(self=batch_path(batch_id), results=f"{batch_path(batch_id)}/results")

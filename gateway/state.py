@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from gateway.metrics import GatewayMetrics
 from gateway.runners import DistributedRunner, EmbeddedRunner, JobRunner
+from services.notify import Notifier, ThreadedWebhookSender
 from services.settings import Settings
 from services.store import JobStore, MemoryJobStore, RedisJobStore
+from services.worker import celery_webhook_sender
 
 
 @dataclass
@@ -16,15 +19,35 @@ class GatewayState:
     store: JobStore
     runner: JobRunner
     metrics: GatewayMetrics
+    notifier: Notifier | None = None  # webhooks and batch completion
+    closers: list[Callable[[], None]] = field(default_factory=list)
 
     @classmethod
     def build(cls, settings: Settings) -> GatewayState:
         store: JobStore
         runner: JobRunner
+        closers: list[Callable[[], None]] = []
         if settings.mode == "distributed":
             store = RedisJobStore(settings)
             runner = DistributedRunner(settings, store)
+            notifier = Notifier(store, celery_webhook_sender(settings))
         else:
             store = MemoryJobStore(settings)
             runner = EmbeddedRunner(settings, store)
-        return cls(settings=settings, store=store, runner=runner, metrics=GatewayMetrics(runner, store))
+            sender = ThreadedWebhookSender(settings)
+            closers.append(sender.close)
+            notifier = Notifier(store, sender)
+            runner.on_finished = notifier.job_finished
+        closers.append(runner.close)
+        return cls(
+            settings=settings,
+            store=store,
+            runner=runner,
+            metrics=GatewayMetrics(runner, store),
+            notifier=notifier,
+            closers=closers,
+        )
+
+    def close(self) -> None:
+        for close in self.closers:
+            close()

@@ -1,7 +1,9 @@
-"""Draw docs/gallery.png: every emotion x eyewear x mask for yellow and the five skin tones, plus blends.
+"""Draw docs/gallery.png: every emotion x eyewear x mask for yellow and the five skin tones, plus blends and the
+frame shapes of clear glasses.
 
-One panel per palette; rows = the seven emotions and a row of blends, columns = eyewear (none, glasses,
-sunglasses) x mask (none, mask, under the nose). The gallery is itself one SVG: each cell nests the exact
+One panel per palette; rows = the seven emotions, a row of blends and a row of frames; columns = eyewear (none,
+glasses, sunglasses) x mask (none, mask, under the nose). The frames row shows glasses without a frame output
+(the default lenses), round and rectangular, each x mask. The gallery is itself one SVG: each cell nests the exact
 ``render_svg`` document, labels are SVG text (DejaVu Sans), and resvg rasterises it once.
 
     python3 scripts/make_gallery.py [--out docs/gallery.png] [--cell 64]
@@ -18,7 +20,16 @@ from xml.sax.saxutils import escape
 import resvg_py
 
 from services.composer import render_svg
-from services.contracts import EMOTIONS, EYEWEAR, MASKS, SKIN_TONES, FaceAttributes, HeadOutput, RenderOptions
+from services.contracts import (
+    EMOTIONS,
+    EYEWEAR,
+    FRAME_SHAPES,
+    MASKS,
+    SKIN_TONES,
+    FaceAttributes,
+    HeadOutput,
+    RenderOptions,
+)
 
 logger = logging.getLogger("make_gallery")
 
@@ -38,6 +49,10 @@ BLENDS: tuple[dict[str, float], ...] = (
     {"disgust": 0.5, "neutral": 0.5},
     {"surprise": 0.6, "angry": 0.4},
 )
+# The frames row: glasses without a frame output (None: the default lenses), then each frame shape.
+FRAMES: tuple[str | None, ...] = (None, *FRAME_SHAPES)
+FRAME_NAMES = {None: "no frame output", "round": "round frame", "rectangular": "rectangular frame"}
+ROWS = len(EMOTIONS) + 2  # the emotions, the blends, the frames
 FONT = "DejaVu Sans"
 # Loading only these fonts (not every system font, once per embedded image) keeps the render to seconds.
 FONT_FILES = [
@@ -51,12 +66,15 @@ def head(labels: tuple[str, ...], probabilities: dict[str, float]) -> HeadOutput
     return HeadOutput(label=max(full, key=full.__getitem__), probabilities=full)
 
 
-def face(emotions: dict[str, float], eyewear: str = "none", mask: str = "none") -> FaceAttributes:
+def face(
+    emotions: dict[str, float], eyewear: str = "none", mask: str = "none", frame: str | None = None
+) -> FaceAttributes:
     return FaceAttributes(
         emotion=head(EMOTIONS, emotions),
         eyewear=head(EYEWEAR, {eyewear: 1.0}),
         mask=head(MASKS, {mask: 1.0}),
         skin_tone=head(SKIN_TONES, {"medium": 1.0}),
+        frame=head(FRAME_SHAPES, {frame: 1.0}) if frame is not None else None,
     )
 
 
@@ -97,10 +115,8 @@ def panel(palette: str, x0: float, y0: float, cell: int, label_width: int, heade
         centre = grid_x + (group * 3 + 1.5) * cell
         parts.append(text(centre, grid_y - 22, EYEWEAR_NAMES[eyewear], 12, anchor="middle", weight="bold"))
         if group:
-            sep_x = grid_x + group * 3 * cell
-            parts.append(
-                f'<line x1="{sep_x}" y1="{grid_y - 34}" x2="{sep_x}" y2="{grid_y + 8 * cell}" stroke="#ccc"/>'
-            )
+            sep_x, bottom = grid_x + group * 3 * cell, grid_y + ROWS * cell + 16
+            parts.append(f'<line x1="{sep_x}" y1="{grid_y - 34}" x2="{sep_x}" y2="{bottom}" stroke="#ccc"/>')
     for index, (_, mask) in enumerate(columns):
         parts.append(text(grid_x + (index + 0.5) * cell, grid_y - 6, MASK_NAMES[mask], 10, anchor="middle"))
     for row, emotion in enumerate(EMOTIONS):
@@ -117,13 +133,21 @@ def panel(palette: str, x0: float, y0: float, cell: int, label_width: int, heade
         parts.append(
             text(grid_x + (column + 0.5) * cell, y + cell + 11, blend_label(blend), 8, anchor="middle")
         )
+    y += cell + 16  # below the blends' labels
+    parts.append(text(grid_x - 6, y + cell / 2 + 4, "frames", 12, anchor="end", weight="bold"))
+    for group, frame in enumerate(FRAMES):
+        for index, mask in enumerate(MASKS):
+            svg = render_svg(face({"happy": 1.0}, "glasses", mask, frame), options)
+            parts.append(embedded(svg, grid_x + (group * 3 + index) * cell, y, cell))
+        label_x = grid_x + (group * 3 + 1.5) * cell
+        parts.append(text(label_x, y + cell + 11, FRAME_NAMES[frame], 9, anchor="middle"))
     return parts
 
 
 def gallery_svg(cell: int, panels_per_row: int = 3) -> str:
     label_width, header, footer, margin = 70, 64, 18, 24
     panel_width = label_width + 9 * cell
-    panel_height = header + 8 * cell + footer
+    panel_height = header + ROWS * cell + 16 + footer
     rows = -(-len(PALETTES) // panels_per_row)
     width = margin + panels_per_row * (panel_width + margin)
     height = margin + rows * (panel_height + margin)

@@ -48,6 +48,13 @@ def cmd_analyze(args: argparse.Namespace, settings: Settings) -> int:
     if not files:
         print("no images found", file=sys.stderr)
         return 2
+    if args.server:
+        from services.remote import analyze_on_server
+
+        if args.whole_face:
+            print("--whole-face is not available with --server", file=sys.stderr)
+            return 2
+        return analyze_on_server(args, files, show_progress=len(files) >= PROGRESS_FROM and not args.quiet)
     models = Models.load(settings)
     options = RenderOptions(size=args.size, tone=args.tone)
     out_dir: Path | None = args.out
@@ -124,6 +131,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     analyze.add_argument("--whole-face", action="store_true", help="skip detection: each image is one face crop")
     analyze.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    analyze.add_argument("--server", metavar="URL", help="send the files to a running service (as batches)")
+    analyze.add_argument("--api-key", help="X-API-Key for --server")
+    analyze.add_argument("--batch-size", type=int, default=100, help="files per batch with --server")
 
     serve = sub.add_parser("serve", help="run the HTTP gateway (embedded by default) and the web page")
     serve.add_argument("--distributed", action="store_true", help="send jobs to Celery workers over Redis")

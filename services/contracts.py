@@ -17,6 +17,9 @@ EMOTIONS: tuple[str, ...] = ("angry", "disgust", "fear", "happy", "neutral", "sa
 EYEWEAR: tuple[str, ...] = ("none", "glasses", "sunglasses")
 MASKS: tuple[str, ...] = ("none", "mask", "mask_incorrect")
 SKIN_TONES: tuple[str, ...] = ("light", "medium_light", "medium", "medium_dark", "dark")
+# The skin_tone label when the head cannot tell (greyscale image, tone not visible): drawn yellow, no emoji
+# modifier. Not a head output, so not in SKIN_TONES / HEAD_LABELS (the model manifest check uses those).
+TONE_UNKNOWN = "unknown"
 HEAD_LABELS: dict[str, tuple[str, ...]] = {
     "emotion": EMOTIONS,
     "eyewear": EYEWEAR,
@@ -24,11 +27,16 @@ HEAD_LABELS: dict[str, tuple[str, ...]] = {
     "skin_tone": SKIN_TONES,
 }
 HEAD_NAMES: tuple[str, ...] = tuple(HEAD_LABELS)
+# The optional fifth head: the lens shape of clear glasses, asked only of faces whose eyewear is "glasses".
+FRAME_SHAPES: tuple[str, ...] = ("round", "rectangular")
+OPTIONAL_HEAD_LABELS: dict[str, tuple[str, ...]] = {"frame": FRAME_SHAPES}
 
 # Tone a render may be asked for: "auto" uses the classifier's skin_tone, "yellow" the classic emoji face.
 ToneChoice = Literal["auto", "yellow", "light", "medium_light", "medium", "medium_dark", "dark"]
 ImageFormat = Literal["jpeg", "png", "webp", "bmp"]
 RenderSet = Literal["all", "svg"]
+# Lens shape a render may be asked for: "auto" follows the classifier's frame output (default lenses without one).
+FrameChoice = Literal["auto", "round", "rectangular"]
 
 
 class ImageInfo(BaseModel):
@@ -81,9 +89,11 @@ class FaceBox(BaseModel):
 
 
 class HeadOutput(BaseModel):
-    """One head's answer for one face: the top label and the probability of every label (sums to 1)."""
+    """One head's answer for one face: the top label and the probability of every label of the head's
+    vocabulary (sums to 1). For ``skin_tone`` the label may instead be "unknown" (the head cannot tell); the
+    probabilities still cover the five tones."""
 
-    label: str
+    label: str = Field(description='one of the head\'s labels; for skin_tone one of SKIN_TONES or "unknown"')
     probabilities: dict[str, float]
 
 
@@ -91,7 +101,17 @@ class FaceAttributes(BaseModel):
     emotion: HeadOutput
     eyewear: HeadOutput
     mask: HeadOutput
-    skin_tone: HeadOutput
+    skin_tone: HeadOutput = Field(
+        description='label: light, medium_light, medium, medium_dark, dark, or "unknown" when the tone cannot '
+        "be told (greyscale image, face not visible enough): then tone=auto draws the default yellow face and "
+        "the emoji has no skin-tone modifier; probabilities still give all five tones"
+    )
+    frame: HeadOutput | None = Field(
+        default=None,
+        description="the lens shape of clear glasses, labels round / rectangular (FRAME_SHAPES); null unless "
+        'eyewear is "glasses" and the frame output is enabled (EMOTICON_FRAME_SHAPE, off by default); the '
+        "composer draws round or rectangular lenses from it, its default lenses when it is null",
+    )
 
 
 class RenderOptions(BaseModel):
@@ -103,6 +123,11 @@ class RenderOptions(BaseModel):
         default="all",
         description="'all': SVG + PNG per face and the overlay; 'svg': SVG only (live video: rasters cost "
         "≈ 15 ms a face and 20 ms a face in the overlay)",
+    )
+    frame: FrameChoice = Field(
+        default="auto",
+        description="lens shape of clear glasses: 'auto' draws attributes.frame (the default lenses when it is "
+        "null); 'round' / 'rectangular' draw that shape whenever the face wears glasses",
     )
 
 
@@ -129,8 +154,13 @@ class JobStatus(str, Enum):
 
 
 class ErrorInfo(BaseModel):
-    code: str = Field(description="stable machine-readable code, e.g. 'not_an_image'")
-    message: str
+    code: str = Field(
+        description="stable machine-readable code: what a request is refused with (invalid_image, "
+        "image_too_small, extreme_aspect_ratio, payload_too_large, ...) or what a stage failed with: "
+        "worker_crashed (its process died EMOTICON_MAX_STAGE_CRASHES times on this image), timeout, "
+        "model_error, internal_error, job_expired"
+    )
+    message: str = Field(description="for people: what went wrong, quoting the server's own limits")
 
 
 class JobState(BaseModel):
@@ -142,3 +172,45 @@ class JobState(BaseModel):
     updated_at: float
     options: RenderOptions = Field(default_factory=RenderOptions)
     result: ImageResult | None = None
+    callback_url: str | None = Field(default=None, description="receives the job JSON once it is done or failed")
+    batch_id: str | None = Field(default=None, description="the batch this job is an item of")
+
+
+class BatchItem(BaseModel):
+    """One file of a batch: its job, or the error that kept it from getting one (refused at submission)."""
+
+    index: int = Field(ge=0, description="position in the upload")
+    filename: str
+    job_id: str | None = None
+    error: ErrorInfo | None = None
+
+
+class BatchState(BaseModel):
+    """A batch as stored: its files in upload order. Progress is read from the items' jobs."""
+
+    id: str
+    created_at: float
+    options: RenderOptions = Field(default_factory=RenderOptions)
+    callback_url: str | None = Field(default=None, description="receives the batch JSON once every item finished")
+    items: list[BatchItem]
+
+
+class BatchCounts(BaseModel):
+    queued: int = 0
+    running: int = 0
+    done: int = 0
+    failed: int = Field(default=0, description="refused at submission or failed in a stage")
+
+
+BatchStatus = Literal["queued", "running", "done"]
+
+
+class BatchResultLine(BaseModel):
+    """One line of a batch's JSON Lines results: a finished item, with the job's result or error."""
+
+    index: int = Field(ge=0)
+    filename: str
+    job_id: str | None = None
+    status: JobStatus = Field(description="done or failed")
+    result: ImageResult | None = None
+    error: ErrorInfo | None = None

@@ -56,6 +56,32 @@ class Overloaded(EmoticonError):
     http_status = 429
 
 
+class ImageTooSmall(EmoticonError):
+    """A readable image whose shorter side is below ``settings.min_face_px``: no face we keep fits in it."""
+
+    code = "image_too_small"
+    http_status = 422
+
+
+class ExtremeAspectRatio(EmoticonError):
+    """A readable image longer than ``settings.max_aspect_ratio`` times its width (or the other way round)."""
+
+    code = "extreme_aspect_ratio"
+    http_status = 422
+
+
+class StoreFull(EmoticonError):
+    """The job store's byte budget (``settings.store_max_bytes``) is taken by unfinished jobs; retry later.
+    Raised with a ``Retry-After`` header (``headers``)."""
+
+    code = "store_full"
+    http_status = 503
+
+    def __init__(self, message: str, retry_after_s: int = 5) -> None:
+        super().__init__(message)
+        self.headers = {"Retry-After": str(retry_after_s)}
+
+
 class Unauthorized(EmoticonError):
     code = "unauthorized"
     http_status = 401
@@ -73,3 +99,11 @@ class ServiceUnavailable(EmoticonError):
 
     code = "service_unavailable"
     http_status = 503
+
+
+class CallbackRefused(EmoticonError):
+    """A ``callback_url`` the server will not call: not http(s), unresolvable, or an address that is private,
+    loopback or link-local (and not in ``EMOTICON_WEBHOOK_ALLOW``); or webhooks are not configured."""
+
+    code = "callback_refused"
+    http_status = 422

@@ -5,8 +5,11 @@ and BMP. Other real image types (GIF, TIFF, HEIF/AVIF, ...) are ``UnsupportedMed
 image, or a broken one, are ``InvalidImage``; too many bytes or pixels are ``PayloadTooLarge``. GIF is refused
 on purpose: ``ImageInfo.format`` only names the four accepted formats, and animated GIFs are mostly not photos.
 
-The pixel count is checked from the header, before any pixel data is decoded, so a decompression bomb costs
-nothing. EXIF orientation is applied, transparency is composited on white, grey / palette / 16-bit / CMYK
+The pixel count and the shape are checked from the header, before any pixel data is decoded, so a
+decompression bomb costs nothing: more than ``settings.max_pixels`` is ``PayloadTooLarge``, a side below
+``settings.min_face_px`` (no face we keep fits) is ``ImageTooSmall``, and one side more than
+``settings.max_aspect_ratio`` times the other is ``ExtremeAspectRatio``. Messages are written for the person who
+sent the file and quote our own limits; the decoder's own words (and object reprs) only go to the log. EXIF orientation is applied, transparency is composited on white, grey / palette / 16-bit / CMYK
 inputs become 8-bit BGR, and the longest side is capped at ``settings.max_side`` (``INTER_AREA``). Embedded
 ICC colour profiles are ignored (pixels are taken as sRGB).
 """
@@ -23,7 +26,14 @@ import numpy as np
 from PIL import ExifTags, Image, ImageFile, UnidentifiedImageError
 
 from services.contracts import ImageFormat, ImageInfo
-from services.errors import InvalidImage, PayloadTooLarge, UnsupportedMediaType
+from services.errors import (
+    EmoticonError,
+    ExtremeAspectRatio,
+    ImageTooSmall,
+    InvalidImage,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+)
 from services.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -98,8 +108,9 @@ def decode_image(data: bytes, settings: Settings) -> DecodedImage:
     """Decode upload bytes into an upright ``HxWx3 uint8`` BGR array with its ``ImageInfo``.
 
     Raises ``InvalidImage`` (empty, not an image, truncated or corrupt), ``UnsupportedMediaType`` (an image of
-    a type other than JPEG/PNG/WebP/BMP) or ``PayloadTooLarge`` (over ``settings.max_upload_bytes`` bytes or
-    ``settings.max_pixels`` pixels; the pixel count is read from the header before decoding).
+    a type other than JPEG/PNG/WebP/BMP), ``PayloadTooLarge`` (over ``settings.max_upload_bytes`` bytes or
+    ``settings.max_pixels`` pixels), ``ImageTooSmall`` or ``ExtremeAspectRatio`` (the last three read from the
+    header before decoding).
     """
     if not data:
         raise InvalidImage("the upload is empty (0 bytes)")
@@ -114,13 +125,13 @@ def decode_image(data: bytes, settings: Settings) -> DecodedImage:
         # A process-wide Pillow switch someone else turned on: truncated files would then decode silently.
         log.warning("PIL.ImageFile.LOAD_TRUNCATED_IMAGES is on: truncated uploads are not detected")
 
-    image = _open_lazily(data, kind)
+    image = _open_lazily(data, kind, settings.max_pixels)
     stored_width, stored_height = image.size
-    pixels = stored_width * stored_height
-    if pixels > settings.max_pixels:
-        raise PayloadTooLarge(
-            f"the image is {stored_width}x{stored_height} = {pixels} pixels; the limit is {settings.max_pixels}"
-        )
+    try:
+        check_image_shape(stored_width, stored_height, settings)
+    except EmoticonError:
+        image.close()
+        raise
     if kind == "jpeg":
         _request_reduced_jpeg_decode(image, settings.max_side)
     try:
@@ -130,7 +141,10 @@ def decode_image(data: bytes, settings: Settings) -> DecodedImage:
         rgb = _to_rgb_array(image)
         orientation = _exif_orientation(image)
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
-        raise InvalidImage(f"the {kind} file is truncated or corrupt: {exc}") from exc
+        log.info("undecodable %s upload: %s", kind, exc)
+        raise InvalidImage(
+            f"the {kind} file is truncated or corrupt: its pixel data cannot be decoded"
+        ) from exc
     finally:
         image.close()
     if orientation in _SWAPS_SIDES:
@@ -156,16 +170,58 @@ def decode_image(data: bytes, settings: Settings) -> DecodedImage:
     return DecodedImage(bgr=bgr, info=info)
 
 
-def _open_lazily(data: bytes, kind: str) -> Image.Image:
+def check_image_shape(width: int, height: int, settings: Settings) -> None:
+    """Refuse, from the header's size, what cannot be analysed: too many pixels (``PayloadTooLarge``), a shape
+    more elongated than ``settings.max_aspect_ratio`` (``ExtremeAspectRatio``), a side shorter than
+    ``settings.min_face_px`` (``ImageTooSmall``)."""
+    pixels = width * height
+    if pixels > settings.max_pixels:
+        raise PayloadTooLarge(
+            f"the image is {width}x{height} = {pixels} pixels; the limit is {settings.max_pixels}"
+        )
+    short, long = min(width, height), max(width, height)
+    if long > settings.max_aspect_ratio * short:
+        raise ExtremeAspectRatio(
+            f"the image is {width}x{height} pixels, {long / short:.0f} times longer one way than the other; "
+            f"the limit is {settings.max_aspect_ratio:g}:1"
+        )
+    if short < settings.min_face_px:
+        raise ImageTooSmall(
+            f"the image is {width}x{height} pixels: too small to hold a face; both sides need at least "
+            f"{settings.min_face_px} pixels"
+        )
+
+
+def decoded_nbytes(data: bytes, settings: Settings) -> int:
+    """The size in bytes of the ``HxWx3 uint8`` array ``decode_image`` makes of ``data`` (longest side capped at
+    ``settings.max_side``), read from the header only; 0 when the header cannot be read."""
+    kind = sniff_image_type(data)
+    if kind not in ACCEPTED_FORMATS:
+        return 0
+    try:
+        image = _open_lazily(data, kind, settings.max_pixels)
+    except EmoticonError:
+        return 0
+    width, height = image.size
+    image.close()
+    scale = min(1.0, settings.max_side / max(width, height))
+    return max(1, round(width * scale)) * max(1, round(height * scale)) * 3
+
+
+def _open_lazily(data: bytes, kind: str, max_pixels: int) -> Image.Image:
     """``Image.open`` reads only the header; restricted to the sniffed format's plugin."""
     try:
         image = Image.open(io.BytesIO(data), formats=[ACCEPTED_FORMATS[kind]])
     except Image.DecompressionBombError as exc:
         # Pillow's own ceiling (about 179 Mpx by default) fired while reading the header.
-        raise PayloadTooLarge(f"the image has too many pixels: {exc}") from exc
+        raise PayloadTooLarge(f"the image has more pixels than allowed; the limit is {max_pixels}") from exc
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as exc:
-        raise InvalidImage(f"the {kind} header cannot be read: {exc}") from exc
+        log.info("unreadable %s header: %s", kind, exc)
+        raise InvalidImage(
+            f"the {kind} header cannot be read: the file is damaged or not really a {kind}"
+        ) from exc
     if image.width <= 0 or image.height <= 0:
+        image.close()
         raise InvalidImage(f"the {kind} header gives an empty size {image.width}x{image.height}")
     return image
 

@@ -13,7 +13,9 @@ store, so both modes update job state the same way.
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import os
+import signal
 import socket
 import sys
 import time
@@ -24,7 +26,8 @@ from typing import Any, Literal
 import redis
 from celery import Celery, chain, signals
 from celery.canvas import Signature
-from celery.exceptions import Ignore, SoftTimeLimitExceeded
+from celery.exceptions import Ignore, Reject, SoftTimeLimitExceeded
+from celery.worker.control import inspect_command
 from kombu.exceptions import OperationalError
 
 from services.contracts import (
@@ -35,7 +38,8 @@ from services.contracts import (
     JobState,
     JobStatus,
 )
-from services.errors import EmoticonError, InvalidRequest, NotFound, ServiceUnavailable
+from services.errors import EmoticonError, InvalidRequest, ModelError, NotFound, ServiceUnavailable
+from services.faults import crash_if_chosen
 from services.settings import Settings, get_settings
 from services.store import JobStore, RedisJobStore
 
@@ -48,6 +52,10 @@ TASK_NAMES: dict[Stage, str] = {
     "classifier": "emoticon.classify",
     "composer": "emoticon.compose",
 }
+# Webhooks are sent by a task of their own on their own queue, consumed by the composer workers (the last stage:
+# light on CPU), and retried there with a countdown, so no worker sleeps through a backoff.
+WEBHOOK_TASK = "emoticon.webhook"
+WEBHOOK_QUEUE = "webhooks"
 # How long a worker waits before retrying a step whose store (Redis) did not answer, and how often.
 STORE_RETRY_COUNTDOWN_S = 2
 STORE_RETRY_MAX = 10
@@ -61,6 +69,7 @@ class StageContext:
     store: JobStore
     detector: Any | None = None  # services.detector.FaceDetector
     classifier: Any | None = None  # services.classifier.FaceClassifier
+    on_finished: Callable[[JobState], None] | None = None  # services.notify.Notifier.job_finished
 
 
 def load_stage_models(stage: Stage, settings: Settings) -> dict[str, Any]:
@@ -142,8 +151,11 @@ def _compose(job: JobState, ctx: StageContext) -> dict[str, Any]:
     done = job.model_copy(
         update={"status": JobStatus.done, "stage": None, "result": composed.result, "updated_at": time.time()}
     )
-    ctx.store.save_job(done)
+    if not ctx.store.update_job(done):  # deleted or evicted while it ran: leave nothing of it behind
+        ctx.store.delete([ctx.store.file_key(job.id, path) for path in composed.files])
+        raise NotFound(f"job {job.id} was deleted while it ran", code="job_deleted")
     ctx.store.drop_intermediates(job.id, arrays=("bgr",), jsons=("detect", "classify"))
+    job_finished(done, ctx)
     return {"faces": len(composed.result.faces), "ms": ms}
 
 
@@ -155,6 +167,7 @@ STEPS: dict[Stage, Callable[[JobState, StageContext], dict[str, Any]]] = {
 
 
 def mark_failed(job: JobState, ctx: StageContext, code: str, message: str) -> None:
+    """Fail the job with ``code`` and drop its upload and intermediates; a job deleted meanwhile stays gone."""
     failed = job.model_copy(
         update={
             "status": JobStatus.failed,
@@ -162,8 +175,16 @@ def mark_failed(job: JobState, ctx: StageContext, code: str, message: str) -> No
             "updated_at": time.time(),
         }
     )
-    ctx.store.save_job(failed)
+    updated = ctx.store.update_job(failed)
     ctx.store.drop_intermediates(job.id, arrays=("bgr",), jsons=("detect", "classify"))
+    if updated:
+        job_finished(failed, ctx)
+
+
+def job_finished(job: JobState, ctx: StageContext) -> None:
+    """The job reached done or failed: its webhook and its batch's progress (``ctx.on_finished``)."""
+    if ctx.on_finished is not None:
+        ctx.on_finished(job)
 
 
 def run_stage(stage: Stage, job_id: str, ctx: StageContext) -> dict[str, Any] | None:
@@ -183,7 +204,9 @@ def run_stage(stage: Stage, job_id: str, ctx: StageContext) -> dict[str, Any] | 
         log.info("job already finished; stage skipped", extra={"job_id": job_id, "stage": stage})
         return None
     job = job.model_copy(update={"status": JobStatus.running, "stage": stage, "updated_at": time.time()})
-    ctx.store.save_job(job)
+    if not ctx.store.update_job(job):
+        log.info("job deleted; stage skipped", extra={"job_id": job_id, "stage": stage})
+        return None
     t0 = time.perf_counter()
     try:
         summary = STEPS[stage](job, ctx)
@@ -197,9 +220,11 @@ def run_stage(stage: Stage, job_id: str, ctx: StageContext) -> dict[str, Any] | 
         log.warning("stage timed out", extra={"job_id": job_id, "stage": stage})
         mark_failed(job, ctx, "timeout", f"the {stage} stage took longer than its time limit")
         return None
-    except Exception as exc:
+    except Exception:
         log.exception("stage crashed", extra={"job_id": job_id, "stage": stage})
-        mark_failed(job, ctx, "internal_error", f"the {stage} stage failed: {type(exc).__name__}")
+        mark_failed(
+            job, ctx, "internal_error", f"the {stage} stage failed unexpectedly; the server logged why"
+        )
         raise
     seconds = time.perf_counter() - t0
     ctx.store.record_stage(stage, seconds)
@@ -259,7 +284,10 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "worker_prefetch_multiplier": 1,
         "task_soft_time_limit": settings.task_soft_time_limit_s,
         "task_time_limit": settings.task_hard_time_limit_s,
-        "task_routes": {TASK_NAMES[stage]: {"queue": stage} for stage in STAGES},
+        "task_routes": {
+            **{TASK_NAMES[stage]: {"queue": stage} for stage in STAGES},
+            WEBHOOK_TASK: {"queue": WEBHOOK_QUEUE},
+        },
         "task_default_queue": STAGES[0],
         # a gateway must answer 503 quickly when Redis is down, not retry for seconds
         "task_publish_retry_policy": {
@@ -284,18 +312,71 @@ def create_celery(settings: Settings) -> Celery:
     app.conf.update(celery_config(settings))
     for stage in STAGES:
         app.task(name=TASK_NAMES[stage], bind=True, shared=False)(_make_task_body(stage, settings))
+    app.task(name=WEBHOOK_TASK, bind=True, shared=False)(_make_webhook_body(settings))
     return app
+
+
+def _make_webhook_body(settings: Settings) -> Callable[..., dict[str, Any]]:
+    def webhook_task(task: Any, message: dict[str, Any]) -> dict[str, Any]:
+        from services.webhooks import Outcome, Webhook, attempt_delivery, backoff_s, log_attempt
+
+        hook = Webhook.from_message(message)
+        attempt = task.request.retries + 1
+        result = attempt_delivery(hook, settings)
+        log_attempt(hook, attempt, result)
+        if result.outcome is Outcome.retry and attempt < settings.webhook_max_attempts:
+            raise task.retry(
+                countdown=backoff_s(attempt, settings), max_retries=settings.webhook_max_attempts - 1
+            )
+        return {"delivery_id": hook.delivery_id, "outcome": result.outcome.value, "attempts": attempt}
+
+    return webhook_task
+
+
+def celery_webhook_sender(settings: Settings) -> Callable[[Any], None]:
+    """Send a ``services.webhooks.Webhook`` as a task on the webhooks queue (its app is made on first use)."""
+    apps: list[Celery] = []
+
+    def send(hook: Any) -> None:
+        if not apps:
+            apps.append(create_celery(settings))
+        try:
+            apps[0].send_task(WEBHOOK_TASK, args=(hook.to_message(),))
+        except (OperationalError, redis.RedisError, OSError) as exc:
+            raise ServiceUnavailable(f"the broker did not accept the webhook: {exc}") from exc
+
+    return send
+
+
+def notifier_for(settings: Settings, store: JobStore) -> Callable[[JobState], None]:
+    """A worker's ``on_finished``: webhooks as Celery tasks, batch progress in the store."""
+    from services.notify import Notifier
+
+    return Notifier(store, celery_webhook_sender(settings)).job_finished
+
+
+def worker_queues(stage: Stage) -> tuple[str, ...]:
+    """The queues a worker of ``stage`` consumes: its own; the composer takes the webhooks too."""
+    return (stage, WEBHOOK_QUEUE) if stage == "composer" else (stage,)
 
 
 def _make_task_body(stage: Stage, settings: Settings) -> Callable[..., dict[str, Any]]:
     def body(task: Any, job_id: str) -> dict[str, Any]:
         try:
             ctx = stage_context(stage, settings)
-        except EmoticonError as exc:  # the models of this stage cannot be loaded (ModelError): fail the job
-            fail_without_models(stage, job_id, settings, exc)
-            raise Ignore() from exc
+        except EmoticonError as exc:
+            # This process cannot load its models, so its worker is shutting down (``_load_models_in_child``):
+            # the message goes back to the queue for a worker that can.
+            log.error("stage unusable; job handed back", extra={"job_id": job_id, "stage": stage})
+            raise Reject(exc.message, requeue=True) from exc
         try:
-            summary = run_stage(stage, job_id, ctx)
+            try:
+                if not admit_run(stage, job_id, ctx):
+                    raise Ignore()  # failed with worker_crashed: the chain stops
+                crash_if_chosen(stage, job_id, ctx.store, settings)
+                summary = run_stage(stage, job_id, ctx)
+            finally:
+                end_run(job_id, ctx)
         except ServiceUnavailable as exc:
             log.warning("store unavailable; retrying", extra={"job_id": job_id, "stage": stage})
             raise task.retry(exc=exc, countdown=STORE_RETRY_COUNTDOWN_S, max_retries=STORE_RETRY_MAX) from exc
@@ -307,14 +388,41 @@ def _make_task_body(stage: Stage, settings: Settings) -> Callable[..., dict[str,
     return body
 
 
-def fail_without_models(stage: Stage, job_id: str, settings: Settings, exc: EmoticonError) -> None:
-    log.error(
-        "stage unusable", extra={"job_id": job_id, "stage": stage, "code": exc.code, "error": exc.message}
-    )
-    ctx = StageContext(settings=settings, store=RedisJobStore(settings))
+def admit_run(stage: Stage, job_id: str, ctx: StageContext) -> bool:
+    """Count this run of ``stage`` for ``job_id`` and say whether it may go on.
+
+    With ``acks_late`` + ``task_reject_on_worker_lost`` a message whose process died is delivered again. Runs
+    that start and never reach ``end_run`` are such deaths; once ``settings.max_stage_crashes`` of them
+    happened, the input is taken to be poison: the job is marked failed (``worker_crashed``) and False is
+    returned, instead of letting it kill every worker in turn. Unknown or finished jobs pass (``run_stage``
+    skips them)."""
     job = ctx.store.load_job(job_id)
-    if job is not None and job.status not in (JobStatus.done, JobStatus.failed):
-        mark_failed(job, ctx, exc.code, exc.message)
+    if job is None or job.status in (JobStatus.done, JobStatus.failed):
+        return True
+    deaths = ctx.store.start_attempt(job) - 1
+    if deaths < ctx.settings.max_stage_crashes:
+        if deaths:
+            log.warning("job redelivered after its process died", extra={"job_id": job_id, "deaths": deaths})
+        return True
+    log.error(
+        "poison input: the stage process died on it repeatedly", extra={"job_id": job_id, "stage": stage}
+    )
+    mark_failed(
+        job,
+        ctx,
+        "worker_crashed",
+        f"the {stage} stage's process died {deaths} times on this image (the limit is "
+        f"{ctx.settings.max_stage_crashes}); it cannot be analysed",
+    )
+    return False
+
+
+def end_run(job_id: str, ctx: StageContext) -> None:
+    """The run ended (whatever its outcome) without its process dying: it is no crash."""
+    try:
+        ctx.store.end_attempt(job_id)
+    except ServiceUnavailable:
+        log.warning("could not clear the run counter", extra={"job_id": job_id})
 
 
 def job_chain(app: Celery, job_id: str) -> Signature:
@@ -338,6 +446,24 @@ def queue_depths(settings: Settings, client: redis.Redis) -> dict[str, int]:
     return dict(zip(STAGES, (int(n) for n in pipe.execute()), strict=True))
 
 
+def worker_model_states(app: Celery, timeout_s: float = 1.0) -> dict[str, dict[str, str]]:
+    """Every worker that answered within ``timeout_s``: node name -> ``{"stage", "models"}`` where models is
+    ``loading``, ``loaded`` or ``failed`` (its pool process's models)."""
+    replies = app.control.broadcast(MODELS_COMMAND, reply=True, timeout=timeout_s) or []
+    return {node: reply for answer in replies for node, reply in answer.items() if isinstance(reply, dict)}
+
+
+def workers_by_model_state(states: dict[str, dict[str, str]]) -> dict[str, dict[str, int]]:
+    """``worker_model_states`` counted per stage and state: ``{"detector": {"loaded": 2, "loading": 1}, ...}``
+    (every stage present, zero counts left out)."""
+    counts: dict[str, dict[str, int]] = {stage: {} for stage in STAGES}
+    for reply in states.values():
+        stage, models = reply.get("stage"), reply.get("models", "unknown")
+        if stage in counts:
+            counts[stage][models] = counts[stage].get(models, 0) + 1
+    return counts
+
+
 def active_workers(app: Celery, timeout_s: float = 1.0) -> dict[str, list[str]]:
     """Workers that answered a broadcast within ``timeout_s``, by the stage queue they consume."""
     replies = app.control.inspect(timeout=timeout_s).active_queues() or {}
@@ -355,14 +481,38 @@ def active_workers(app: Celery, timeout_s: float = 1.0) -> dict[str, list[str]]:
 _contexts: dict[Stage, StageContext] = {}
 _worker_stage: tuple[Stage, Settings] | None = None
 
+# Whether this worker's pool process loaded its stage's models: written by the pool child, read by the main
+# process (which answers the broker's control commands), through memory shared across the fork.
+MODELS_LOADING, MODELS_LOADED, MODELS_FAILED = 0, 1, 2
+MODEL_STATE_NAMES = {MODELS_LOADING: "loading", MODELS_LOADED: "loaded", MODELS_FAILED: "failed"}
+MODELS_COMMAND = "emoticon_models"
+_model_state: Any = None  # multiprocessing RawValue("i"), made by start_worker before the pool forks
+
+
+def _set_model_state(value: int) -> None:
+    if _model_state is not None:
+        _model_state.value = value
+
+
+@inspect_command(name=MODELS_COMMAND)
+def _report_models(state: Any) -> dict[str, str]:
+    """Answers ``broadcast(MODELS_COMMAND)`` in a worker's main process: its stage and its models' state."""
+    if _worker_stage is None or _model_state is None:
+        return {"stage": "", "models": "unknown"}
+    return {"stage": _worker_stage[0], "models": MODEL_STATE_NAMES.get(_model_state.value, "unknown")}
+
 
 def stage_context(stage: Stage, settings: Settings) -> StageContext:
     """This process's context for ``stage``: created (store connection, models loaded) on first use only."""
     ctx = _contexts.get(stage)
     if ctx is None:
         t0 = time.perf_counter()
+        store = RedisJobStore(settings)
         ctx = StageContext(
-            settings=settings, store=RedisJobStore(settings), **load_stage_models(stage, settings)
+            settings=settings,
+            store=store,
+            on_finished=notifier_for(settings, store),
+            **load_stage_models(stage, settings),
         )
         _contexts[stage] = ctx
         log.info("stage ready", extra={"stage": stage, "load_ms": round((time.perf_counter() - t0) * 1000)})
@@ -372,14 +522,24 @@ def stage_context(stage: Stage, settings: Settings) -> StageContext:
 @signals.worker_process_init.connect
 def _load_models_in_child(**_: Any) -> None:
     """Each pool process loads its stage's models before taking its first task (not in the parent: no fork of
-    onnxruntime sessions). A failure is logged; the first task then fails the job with the typed error."""
+    onnxruntime sessions). When they cannot be loaded it says so, marks the shared state failed and stops its
+    worker (SIGTERM to the main process, which then exits non-zero: ``start_worker``)."""
     if _worker_stage is None:
         return
     stage, settings = _worker_stage
+    _set_model_state(MODELS_LOADING)
     try:
         stage_context(stage, settings)
-    except Exception:
-        log.exception("loading the stage failed", extra={"stage": stage})
+    except Exception as exc:
+        typed = isinstance(exc, EmoticonError)  # a typed error says all; anything else gets its traceback
+        reason = exc.message if typed else f"{type(exc).__name__}: {exc}"
+        log.critical(
+            "the %s worker cannot load its models, so it stops: %s", stage, reason, exc_info=not typed
+        )
+        _set_model_state(MODELS_FAILED)
+        os.kill(os.getppid(), signal.SIGTERM)
+        return
+    _set_model_state(MODELS_LOADED)
 
 
 def worker_node_name(stage: Stage) -> str:
@@ -395,14 +555,15 @@ def start_worker(stage: str, settings: Settings) -> None:
     is killed, the message comes back after ``broker_visibility_timeout_s`` to any worker of that stage.
     """
     if stage not in STAGES:
-        raise InvalidRequest(f"unknown stage {stage!r}; one of {', '.join(STAGES)}")
-    global _worker_stage
+        raise InvalidRequest(f"unknown stage {stage}; one of {', '.join(STAGES)}")
+    global _worker_stage, _model_state
     _worker_stage = (stage, settings)  # type: ignore[assignment]
+    _model_state = multiprocessing.RawValue("i", MODELS_LOADING)
     app = create_celery(settings)
     app.worker_main(
         [
             "worker",
-            f"--queues={stage}",
+            f"--queues={','.join(worker_queues(stage))}",
             f"--hostname={worker_node_name(stage)}",  # type: ignore[arg-type]
             "--pool=prefork",
             "--concurrency=1",
@@ -412,14 +573,22 @@ def start_worker(stage: str, settings: Settings) -> None:
             "--without-heartbeat",
         ]
     )
+    if _model_state.value == MODELS_FAILED:
+        raise ModelError(
+            f"the {stage} worker stopped: its models could not be loaded (the reason is logged above)"
+        )
 
 
 def healthcheck(stage: str, settings: Settings, timeout_s: float = 3.0) -> bool:
-    """True when a worker of ``stage`` running on this host answers (the container healthcheck)."""
+    """True when a worker of ``stage`` running on this host answers and has loaded its models (the container
+    healthcheck)."""
     app = create_celery(settings)
     host = socket.gethostname()
-    nodes = active_workers(app, timeout_s).get(stage, [])
-    return any(node.endswith(f"@{host}") for node in nodes)
+    states = worker_model_states(app, timeout_s)
+    return any(
+        node.endswith(f"@{host}") and reply == {"stage": stage, "models": "loaded"}
+        for node, reply in states.items()
+    )
 
 
 if __name__ == "__main__":

@@ -65,3 +65,32 @@ def redis_settings(redis_db: redis.Redis) -> Iterator[Settings]:
     keys = list(redis_db.scan_iter(match=f"{prefix}:*", count=1000))
     if keys:
         redis_db.delete(*keys)
+
+
+@pytest.fixture(scope="session")
+def own_redis() -> Iterator[redis.Redis]:
+    """A redis-server of this test session only (no persistence), for tests that read server-wide figures such
+    as ``used_memory`` or change its configuration; tests using it flush it first."""
+    import socket
+    import subprocess
+    import time
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    process = subprocess.Popen(
+        ["redis-server", "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+    )
+    client = redis.Redis(host="127.0.0.1", port=port)
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            client.ping()
+            break
+        except redis.ConnectionError:
+            assert time.monotonic() < deadline, "redis-server did not start"
+            time.sleep(0.05)
+    yield client
+    process.terminate()
+    process.wait(10)

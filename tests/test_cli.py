@@ -68,7 +68,8 @@ def test_faces_per_image_with_boxes_and_all_four_heads(analyzed) -> None:
     xs = [f["box"]["x"] for f in records["group.png"]["faces"]]
     assert xs == sorted(xs)
     face = records["astronaut.jpg"]["faces"][0]
-    assert set(face["attributes"]) == {"emotion", "eyewear", "mask", "skin_tone"}
+    assert set(face["attributes"]) == {"emotion", "eyewear", "mask", "skin_tone", "frame"}
+    assert face["attributes"]["frame"] is None  # no face here wears clear glasses
     assert abs(sum(face["attributes"]["emotion"]["probabilities"].values()) - 1) < 1e-3
     assert face["emoji"]
 

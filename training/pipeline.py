@@ -69,14 +69,14 @@ def target_metrics(spec: HeadSpec, samples: list[Sample], y: np.ndarray, proba: 
 
 def choose_unknown_rule(val_proba: np.ndarray, val_x: np.ndarray, unsure_share: float = 0.05) -> dict:
     """Thresholds of ``services.classifier.tone``, from the val hand labels (all judged as colour photos):
-    colour below the 1st percentile of val crops (at least 3: greyscale reads ≈ 0), and a top probability below
-    the one the least sure ``unsure_share`` of val faces have."""
-    from services.classifier.tone import colourfulness
+    colour below the 1st percentile of val crops (at least 3: greyscale reads ≈ 0), and a within-one-step
+    confidence (``tone_confidence``) below the one the least sure ``unsure_share`` of val faces have."""
+    from services.classifier.tone import colourfulness, tone_confidence
 
     colour = colourfulness(val_x)
     return {
         "min_colourfulness": round(max(3.0, float(np.percentile(colour, 1))), 2),
-        "min_confidence": round(float(np.quantile(val_proba.max(axis=1), unsure_share)), 3),
+        "min_confidence": round(float(np.quantile(tone_confidence(val_proba), unsure_share)), 3),
     }
 
 

@@ -59,7 +59,11 @@ def _lr_at(step: int, total: int, warmup: int, peak: float) -> float:
     return peak * 0.5 * (1 + math.cos(math.pi * progress))
 
 
-def _epoch_order(y: np.ndarray, balanced: bool, rng: np.random.Generator) -> np.ndarray:
+def _epoch_order(y: np.ndarray, balanced: bool, rng: np.random.Generator, balance_power: float = 0.0) -> np.ndarray:
+    if balance_power > 0:  # partial balancing: each sample's weight is its class count to the -power
+        counts = np.bincount(y)
+        weights = counts[y].astype(float) ** -balance_power
+        return rng.choice(len(y), size=len(y), replace=True, p=weights / weights.sum())
     if not balanced:
         return rng.permutation(len(y))
     # Each class drawn equally often: the epoch has len(y) draws.
@@ -105,7 +109,7 @@ def train_head(
 
     for epoch in range(start_epoch, epochs):
         rng = np.random.default_rng(seed * 1000 + epoch)
-        order = _epoch_order(train.y, spec.balanced, rng)
+        order = _epoch_order(train.y, spec.balanced, rng, spec.balance_power)
         model.train()
         t0, loss_sum, seen = time.time(), 0.0, 0
         for b in range(steps_per_epoch):

@@ -5,7 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from gateway.deps import RunnerDep, SettingsDep
+from gateway.deps import RunnerDep, SettingsDep, StoreDep
+from services.errors import ServiceUnavailable
 
 router = APIRouter(tags=["health"])
 
@@ -15,12 +16,22 @@ def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", summary="Ready: models loaded (embedded) or Redis and a worker per stage answer")
-def readyz(runner: RunnerDep, settings: SettingsDep) -> JSONResponse:
+@router.get(
+    "/readyz",
+    summary="Ready: models loaded (embedded), or Redis set up and a worker with loaded models per stage",
+)
+def readyz(runner: RunnerDep, settings: SettingsDep, store: StoreDep) -> JSONResponse:
+    """``checks.store`` is the job store's fill level (bytes used, reserved by jobs in flight, budget); a full
+    store does not make the gateway unready (new jobs get 503 ``store_full`` until finished jobs make room)."""
     readiness = runner.readiness()
+    checks = dict(readiness.checks)
+    try:
+        checks["store"] = store.usage().as_dict()
+    except ServiceUnavailable:
+        checks["store"] = "unavailable"
     body = {
         "status": "ready" if readiness.ready else "not_ready",
         "mode": settings.mode,
-        "checks": readiness.checks,
+        "checks": checks,
     }
     return JSONResponse(body, status_code=200 if readiness.ready else 503)

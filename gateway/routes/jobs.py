@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import threading
 import time
@@ -17,10 +18,15 @@ from gateway.deps import RunnerDep, SettingsDep, StoreDep
 from gateway.runners import JobRunner
 from gateway.schemas import API_PREFIX, ErrorResponse, JobCreated, JobView, job_links, job_path, job_view
 from gateway.uploads import read_upload
+from services.budget import job_footprint
 from services.contracts import JobState, JobStatus, RenderOptions, RenderSet, ToneChoice
 from services.errors import EmoticonError, InvalidRequest, NotFound, Overloaded
+from services.imaging import decoded_nbytes
 from services.settings import Settings
 from services.store import JobStore
+from services.webhooks import check_callback_url
+
+log = logging.getLogger(__name__)
 
 router = APIRouter(prefix=f"{API_PREFIX}/jobs", tags=["jobs"])
 
@@ -55,7 +61,7 @@ def validate_image(data: bytes, settings: Settings) -> None:
 def load_job_or_404(store: JobStore, job_id: str) -> JobState:
     job = store.load_job(job_id) if JOB_ID.match(job_id) else None
     if job is None:
-        raise NotFound(f"no job {job_id!r} (unknown, or expired)")
+        raise NotFound(f"no job {job_id} (unknown, expired, deleted, or evicted to make room)")
     return job
 
 
@@ -69,22 +75,40 @@ def check_queue_depth(settings: Settings, runner: JobRunner) -> None:
 
 
 def create_job(
-    data: bytes, options: RenderOptions, settings: Settings, store: JobStore, runner: JobRunner
+    data: bytes,
+    options: RenderOptions,
+    settings: Settings,
+    store: JobStore,
+    runner: JobRunner,
+    callback_url: str | None = None,
 ) -> JobState:
-    """Store the job and hand it to the runner, unless the queue is full. The depth check and the submission
-    hold one lock, so a burst of requests on this gateway cannot all pass the check before any is queued."""
+    """Store the job and hand it to the runner, unless the queue is full (``Overloaded``) or the job store's
+    budget is taken by unfinished jobs (``StoreFull``; finished ones are evicted for room first). The checks
+    and the submission hold one lock, so a burst of requests on this gateway cannot all pass the checks before
+    any is queued."""
+    footprint = job_footprint(len(data), decoded_nbytes(data, settings))
     with _submit_lock:
         check_queue_depth(settings, runner)
         now = time.time()
         job = JobState(
-            id=uuid.uuid4().hex, status=JobStatus.queued, created_at=now, updated_at=now, options=options
+            id=uuid.uuid4().hex,
+            status=JobStatus.queued,
+            created_at=now,
+            updated_at=now,
+            options=options,
+            callback_url=callback_url,
         )
-        store.save_job(job)  # first: it fixes the expiry of every key of the job
-        store.save_upload(job, data)
+        store.reserve(job.id, footprint)
         try:
+            store.save_job(job)  # first: it fixes the expiry of every key of the job
+            store.save_upload(job, data)
             runner.submit(job.id)
         except EmoticonError:
-            store.delete([store.job_key(job.id), store.upload_key(job.id)])
+            try:
+                store.delete([store.job_key(job.id), store.upload_key(job.id)])
+                store.release(job.id)
+            except EmoticonError:
+                log.warning("could not clean up a refused job", extra={"job_id": job.id})
             raise
     return job
 
@@ -122,16 +146,21 @@ async def submit_job(
     wait: Annotated[
         float, Query(ge=0, description="seconds to wait for the result (at most max_wait_s)")
     ] = 0,
+    callback_url: Annotated[
+        str | None, Query(description="receives the job JSON, signed, once it is done or failed")
+    ] = None,
 ) -> Response:
     """202 with the job's id and links (``Location`` header too), or 200 with the finished job when it
     finished within ``wait`` seconds."""
     if wait > settings.max_wait_s:
         raise InvalidRequest(f"query.wait: at most {settings.max_wait_s} seconds")
     options = RenderOptions(size=size, tone=tone, renders=renders)
+    if callback_url is not None:
+        await run_in_threadpool(check_callback_url, callback_url, settings)  # DNS: not on the event loop
     data = await read_upload(request, settings)
     await run_in_threadpool(check_queue_depth, settings, runner)  # early too: refusing a flood costs little
     await run_in_threadpool(validate_image, data, settings)
-    job = await run_in_threadpool(create_job, data, options, settings, store, runner)
+    job = await run_in_threadpool(create_job, data, options, settings, store, runner, callback_url)
     location = {"Location": job_path(job.id)}
     if wait > 0:
         finished = await wait_for_job(store, job.id, wait)
@@ -144,6 +173,23 @@ async def submit_job(
 @router.get("/{job_id}", response_model=JobView, responses=ERRORS, summary="A job's state and result")
 def get_job(job_id: str, store: StoreDep) -> JobView:
     return job_view(load_job_or_404(store, job_id))
+
+
+@router.delete(
+    "/{job_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    responses={code: ERRORS[code] for code in (401, 404, 503)},
+    summary="Delete a job and everything of it now",
+)
+def delete_job(job_id: str, store: StoreDep) -> Response:
+    """Removes the job's state, upload, intermediate data and renders at once, also while it runs (it then
+    stops). 204 whether or not the job still existed, so deleting twice is fine; 404 only for an id that cannot
+    be a job's."""
+    if not JOB_ID.match(job_id):
+        raise NotFound(f"no job {job_id}: job ids are 32 hexadecimal characters")
+    store.delete_job(job_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 def _rendered_file(store: JobStore, job_id: str, path: str, media_type: str) -> Response:

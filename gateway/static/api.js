@@ -11,6 +11,10 @@ const FRIENDLY = {
   unsupported_media_type: "That kind of image isn't supported. Try a JPEG, PNG, WebP or BMP photo.",
   payload_too_large: "That photo is too large. Try a smaller file or a lower resolution.",
   overloaded: "The server is busy right now. Please try again in a few seconds.",
+  store_full: "The server is busy right now. Please try again in a few seconds.",
+  image_too_small: "That image is too small to hold a face. Try a larger photo.",
+  extreme_aspect_ratio: "That image is far too long and thin to be a photo of people. Try another photo.",
+  worker_crashed: "The server could not analyse that image. Try another photo, or save it again in another format.",
   unauthorized: "This server needs an API key. Enter it in the “API key” field and try again.",
   service_unavailable: "The analysis service isn't ready yet. Please try again in a moment.",
   model_error: "The server's models aren't set up correctly. Please tell whoever runs this server.",
@@ -118,6 +122,14 @@ export async function analyzeImage(
     throw new ApiError(job.error?.code ?? "failed", job.error?.message ?? "the analysis failed");
   }
   return job;
+}
+
+/**
+ * Delete a job and everything the server keeps of it (DELETE /v1/jobs/{id}); a job already gone is fine.
+ * @param {string} jobId
+ */
+export async function deleteJob(jobId) {
+  await request(apiUrl(`v1/jobs/${encodeURIComponent(jobId)}`), { method: "DELETE" });
 }
 
 /** URL of a file the job rendered: `faces/0.svg`, `faces/0.png`, `overlay.png`. */

@@ -7,9 +7,14 @@ export const HEADS = [
   { key: "skin_tone", title: "Skin tone" },
 ];
 
+/** The skin_tone label when the classifier cannot tell the tone (services.contracts.TONE_UNKNOWN). */
+export const TONE_UNKNOWN = "unknown";
+
 const WORDS = {
   eyewear: { none: "no eyewear", glasses: "glasses", sunglasses: "sunglasses" },
   mask: { none: "no mask", mask: "mask", mask_incorrect: "mask worn incorrectly" },
+  skin_tone: { [TONE_UNKNOWN]: "can't tell" },
+  frame: { round: "round", rectangular: "rectangular" },
 };
 
 /** "medium_light" -> "medium light"; head-specific words for "none" and the like. */
@@ -20,12 +25,34 @@ export function labelText(head, label) {
 /** One sentence describing a face, used as the emoticon's alt text. */
 export function describeFace(face) {
   const a = face.attributes;
+  const tone = a.skin_tone.label;
+  const frame = frameNote(face);
   return [
     labelText("emotion", a.emotion.label),
-    labelText("eyewear", a.eyewear.label),
+    frame === null ? labelText("eyewear", a.eyewear.label) : `${labelText("frame", a.frame.label)} glasses`,
     labelText("mask", a.mask.label),
-    `${labelText("skin_tone", a.skin_tone.label)} skin tone`,
+    tone === TONE_UNKNOWN ? "skin tone unknown" : `${labelText("skin_tone", tone)} skin tone`,
   ].join(", ");
+}
+
+/**
+ * What a face card says about a skin tone the classifier could not tell, drawn in `tone` (the tone control:
+ * "auto" draws such a face yellow); null when the classifier told the tone.
+ */
+export function unknownToneNote(face, tone) {
+  if (face.attributes.skin_tone.label !== TONE_UNKNOWN) return null;
+  if (tone === "auto" || tone === "yellow") return "Skin tone: can't tell (drawn yellow)";
+  return `Skin tone: can't tell (drawn ${labelText("skin_tone", tone)}, as you chose)`;
+}
+
+/**
+ * What a face card says about the lens shape of clear glasses ("Frame: round" / "Frame: rectangular"); null when
+ * the job has no frame output for the face (not wearing glasses, or the server's frame output is off).
+ */
+export function frameNote(face) {
+  const frame = face.attributes.frame;
+  if (!frame || face.attributes.eyewear.label !== "glasses") return null;
+  return `Frame: ${labelText("frame", frame.label)}`;
 }
 
 /** Probabilities of one head as [label, p] pairs, most likely first. */

@@ -1,8 +1,8 @@
 // The result of one photo: the photo with a numbered box per face, one card per face, the privacy overlay.
 
-import { jobFileSrc, renderFace } from "./api.js";
+import { deleteJob, jobFileSrc, renderFace } from "./api.js";
 import { copyText, el, saveBlob } from "./dom.js";
-import { HEADS, describeFace, labelText, percent, rankedProbabilities } from "./labels.js";
+import { HEADS, describeFace, frameNote, labelText, percent, rankedProbabilities, unknownToneNote } from "./labels.js";
 
 function probabilityBars(headKey, head) {
   return el(
@@ -35,6 +35,9 @@ export class ResultsView {
     this.overlay = root.querySelector("#overlay");
     this.overlayLink = root.querySelector("#overlay-download");
     this.faceList = root.querySelector("#faces");
+    this.privacyNote = root.querySelector("#privacy-note");
+    this.deleteButton = root.querySelector("#delete-job");
+    this.deleteButton.addEventListener("click", () => this.deleteFromServer());
     this.job = null;
     this.cards = [];
     this.objectUrls = [];
@@ -84,8 +87,13 @@ export class ResultsView {
     }
     this.root.dataset.faceCount = String(faces.length);
     this.root.dataset.jobId = job.id;
+    delete this.root.dataset.deleted;
+    this.deleteButton.disabled = false;
+    this.deleteButton.textContent = "Delete from server";
+    this.privacyNote.textContent =
+      "The server already deleted the photo you sent. It keeps these results for an hour at most, unless you delete them now.";
     this.root.dataset.tone = job.options?.tone ?? "auto";
-    this.cards = faces.map((face) => this.faceCard(face));
+    this.cards = faces.map((face) => this.faceCard(face, job.options?.tone ?? "auto"));
     this.faceList.replaceChildren(...this.cards.map((card) => card.node));
     this.root.hidden = false;
     if (this.hooks.tone() !== (job.options?.tone ?? "auto")) this.applyTone(this.hooks.tone());
@@ -110,6 +118,24 @@ export class ResultsView {
     }
   }
 
+  /** DELETE the shown job: the server then keeps nothing of it; what is on the page stays until it is left. */
+  async deleteFromServer() {
+    const job = this.job;
+    if (!job) return;
+    this.deleteButton.disabled = true;
+    try {
+      await deleteJob(job.id);
+      if (this.job !== job) return;
+      this.root.dataset.deleted = "true";
+      this.deleteButton.textContent = "Deleted";
+      this.privacyNote.textContent =
+        "Deleted: the server keeps nothing of this photo any more. What you see stays on this page only.";
+    } catch (err) {
+      if (this.job === job) this.deleteButton.disabled = false;
+      this.hooks.onError(err);
+    }
+  }
+
   faceBox(face) {
     const r = face.box.relative;
     const number = face.index + 1;
@@ -130,7 +156,8 @@ export class ResultsView {
     );
   }
 
-  faceCard(face) {
+  /** One face's card; `tone` is the tone its emoticon is drawn in (the job's). */
+  faceCard(face, tone) {
     const number = face.index + 1;
     const image = el("img", {
       class: "emoticon",
@@ -157,6 +184,16 @@ export class ResultsView {
     );
     pngButton.addEventListener("click", () => this.downloadPng(face, pngButton));
     this.useJobFile(`faces/${face.index}.svg`, [image], [svgLink], true);
+    // A tone the classifier could not tell is said in words: the bars alone would read as a weak guess.
+    const noteText = unknownToneNote(face, tone);
+    const toneNote = noteText === null ? null : el("p", { class: "tone-note" }, noteText);
+    // The lens shape of clear glasses, when the server's frame output gave one (EMOTICON_FRAME_SHAPE).
+    const frameText = frameNote(face);
+    const frame = face.attributes.frame;
+    const frameLine =
+      frameText === null
+        ? null
+        : el("p", { class: "frame-note", title: `frame shape, ${percent(frame.probabilities[frame.label])} sure` }, frameText);
 
     const node = el(
       "li",
@@ -174,12 +211,19 @@ export class ResultsView {
         "div",
         { class: "attributes" },
         HEADS.map(({ key, title }) =>
-          el("section", { class: `head head-${key}` }, el("h4", {}, title), probabilityBars(key, face.attributes[key])),
+          el(
+            "section",
+            { class: `head head-${key}` },
+            el("h4", {}, title),
+            key === "skin_tone" ? toneNote : null,
+            probabilityBars(key, face.attributes[key]),
+            key === "eyewear" ? frameLine : null,
+          ),
         ),
       ),
       el("div", { class: "downloads", role: "group", "aria-label": `Downloads for face ${number}` }, svgLink, pngButton),
     );
-    return { face, node, image, emoji, svgLink };
+    return { face, node, image, emoji, svgLink, toneNote };
   }
 
   async downloadPng(face, button) {
@@ -212,6 +256,7 @@ export class ResultsView {
         card.image.src = url;
         card.svgLink.href = url;
         card.emoji.textContent = emoji;
+        if (card.toneNote) card.toneNote.textContent = unknownToneNote(card.face, tone);
       });
       this.root.dataset.tone = tone;
     } catch (err) {

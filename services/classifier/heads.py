@@ -2,6 +2,10 @@
 
 Per image, every face is cut with ``services.crop.crop_face`` (the function training used), the crops are
 stacked into one ``N x C x S x S`` float32 batch per head, and each head runs once on that batch.
+
+Optional heads (``OPTIONAL_HEAD_LABELS``) load only when their setting is on and the manifest lists them. The one
+there is, ``frame`` (``EMOTICON_FRAME_SHAPE``), runs once per image on the batch of the faces whose eyewear is
+"glasses", and only those faces get ``FaceAttributes.frame``.
 """
 
 from __future__ import annotations
@@ -16,7 +20,14 @@ import cv2
 import numpy as np
 import onnxruntime as ort
 
-from services.contracts import HEAD_LABELS, HEAD_NAMES, FaceAttributes, FaceBox, HeadOutput
+from services.contracts import (
+    HEAD_LABELS,
+    HEAD_NAMES,
+    OPTIONAL_HEAD_LABELS,
+    FaceAttributes,
+    FaceBox,
+    HeadOutput,
+)
 from services.crop import crop_face, region_box
 from services.errors import ModelError
 from services.settings import Settings
@@ -24,6 +35,22 @@ from services.settings import Settings
 from .tone import TONE_UNKNOWN, UnknownToneRule, colourfulness, unknown_tone
 
 log = logging.getLogger(__name__)
+
+FRAME_EYEWEAR = "glasses"  # the eyewear label whose faces the frame head is asked about
+
+
+def contract_labels(name: str) -> tuple[str, ...]:
+    """The labels the contract fixes for head ``name``: one of the four heads or an optional one."""
+    labels = HEAD_LABELS.get(name, OPTIONAL_HEAD_LABELS.get(name))
+    if labels is None:
+        known = ", ".join([*HEAD_LABELS, *OPTIONAL_HEAD_LABELS])
+        raise ModelError(f"head {name}: not a head of the contract ({known})")
+    return labels
+
+
+def enabled_optional_heads(settings: Settings) -> tuple[str, ...]:
+    """The optional heads the settings switch on (each still needs its manifest entry)."""
+    return ("frame",) if settings.frame_shape else ()
 
 
 def load_manifest(model_dir: Path) -> dict:
@@ -64,13 +91,16 @@ class HeadModel:
         digest = hashlib.sha256(path.read_bytes()).hexdigest()
         if digest != entry["sha256"]:
             raise ModelError(f"head {name}: sha256 of {path.name} is {digest}, manifest says {entry['sha256']}")
-        labels = tuple(entry["labels"])
-        if labels != HEAD_LABELS[name]:
-            raise ModelError(f"head {name}: labels {labels} differ from the contract {HEAD_LABELS[name]}")
+        labels, expected = tuple(entry["labels"]), contract_labels(name)
+        if labels != expected:
+            raise ModelError(f"head {name}: labels {labels} differ from the contract {expected}")
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
         session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        width = session.get_outputs()[0].shape[-1]
+        if isinstance(width, int) and width != len(labels):
+            raise ModelError(f"head {name}: {path.name} outputs {width} scores for {len(labels)} labels")
         spec = entry["input"]
         return cls(
             name=name,
@@ -111,8 +141,16 @@ class HeadModel:
         return softmax(self.session.run(None, {"input": batch})[0])
 
 
+def head_output(head: HeadModel, probabilities: np.ndarray, label: str | None = None) -> HeadOutput:
+    """One face's answer of ``head``: its top label (or ``label``) and every label's probability."""
+    return HeadOutput(
+        label=label if label is not None else head.labels[int(probabilities.argmax())],
+        probabilities={name: round(float(v), 5) for name, v in zip(head.labels, probabilities)},
+    )
+
+
 class FaceClassifier:
-    """All four heads; construct once per process."""
+    """All four heads, plus the optional heads the settings enable; construct once per process."""
 
     def __init__(self, settings: Settings, threads: int = 1) -> None:
         manifest = load_manifest(settings.model_dir)
@@ -123,7 +161,18 @@ class FaceClassifier:
             name: HeadModel.from_manifest(name, manifest["heads"][name], settings.model_dir, threads)
             for name in HEAD_NAMES
         }
-        log.info("loaded heads", extra={"heads": list(self.heads)})
+        # Optional heads: each needs its setting on and its manifest entry (checked like the four).
+        self.optional_heads: dict[str, HeadModel] = {}
+        for name in enabled_optional_heads(settings):
+            entry = manifest["heads"].get(name)
+            if entry is None:
+                log.warning(
+                    "optional head enabled but not in the manifest: its output stays absent",
+                    extra={"head": name, "manifest": str(settings.model_dir / "manifest.json")},
+                )
+                continue
+            self.optional_heads[name] = HeadModel.from_manifest(name, entry, settings.model_dir, threads)
+        log.info("loaded heads", extra={"heads": [*self.heads, *self.optional_heads]})
 
     def classify(self, image_bgr: np.ndarray, boxes: list[FaceBox]) -> list[FaceAttributes]:
         """Attributes of every face in ``image_bgr`` (``HxWx3 uint8 BGR``), in the order of ``boxes``."""
@@ -138,17 +187,23 @@ class FaceClassifier:
             if head.unknown_rule is not None:
                 pixels = (batch * head.std + head.mean) / head.scale  # back to 0-255 for the colour measure
                 unknown = unknown_tone(outputs[name], colourfulness(pixels), head.unknown_rule)
-        results = []
+        per_face = []
         for i in range(len(boxes)):
             per_head = {}
             for name, head in self.heads.items():
-                p = outputs[name][i]
-                label = head.labels[int(p.argmax())]
-                if head.unknown_rule is not None and unknown[i]:
-                    label = TONE_UNKNOWN
-                per_head[name] = HeadOutput(
-                    label=label,
-                    probabilities={label: round(float(v), 5) for label, v in zip(head.labels, p)},
-                )
-            results.append(FaceAttributes(**per_head))
-        return results
+                override = TONE_UNKNOWN if head.unknown_rule is not None and unknown[i] else None
+                per_head[name] = head_output(head, outputs[name][i], override)
+            per_face.append(per_head)
+        frames = self._frames(image_bgr, gray, boxes, [p["eyewear"].label for p in per_face])
+        return [FaceAttributes(**per_head, frame=frames.get(i)) for i, per_head in enumerate(per_face)]
+
+    def _frames(
+        self, image_bgr: np.ndarray, gray: np.ndarray, boxes: list[FaceBox], eyewear: list[str]
+    ) -> dict[int, HeadOutput]:
+        """The frame head's answer for each face wearing glasses (by index), in one batch; {} when it is off."""
+        head = self.optional_heads.get("frame")
+        wearing = [i for i, label in enumerate(eyewear) if label == FRAME_EYEWEAR]
+        if head is None or not wearing:
+            return {}
+        probabilities = head.predict(head.batch(image_bgr, gray, [boxes[i] for i in wearing]))
+        return {i: head_output(head, p) for i, p in zip(wearing, probabilities)}

@@ -4,7 +4,9 @@ A face gets ``unknown`` (the emoticon stays yellow, the emoji carries no modifie
 
 - the crop has almost no colour: ``colourfulness`` (the mean over pixels of max − min channel, 0–255) is below
   ``min_colourfulness`` — greyscale and near-greyscale photos, where no tone can be told; or
-- the head is unsure: its top tone probability is below ``min_confidence``.
+- the head is unsure: even its best run of three neighbouring steps holds less than ``min_confidence`` of the
+  probability (:func:`tone_confidence`). Neighbours are near misses on an ordinal scale, so a face split between
+  ``medium_dark`` and ``dark`` is not unsure; one split between ``medium_light`` and ``dark`` is.
 
 Both thresholds are chosen on the validation hand labels when the head is trained and stored in the head's
 manifest entry (``unknown_rule``); the model card reports the resulting ``unknown`` rate on colour photos.
@@ -37,7 +39,13 @@ def colourfulness(crops_rgb: np.ndarray) -> np.ndarray:
     return (x.max(axis=1) - x.min(axis=1)).mean(axis=(1, 2))
 
 
+def tone_confidence(probabilities: np.ndarray) -> np.ndarray:
+    """The largest probability mass on three neighbouring steps: ``N x K`` → ``N`` (0–1)."""
+    padded = np.pad(probabilities, ((0, 0), (1, 1)))
+    return (padded[:, :-2] + padded[:, 1:-1] + padded[:, 2:]).max(axis=1)
+
+
 def unknown_tone(probabilities: np.ndarray, colour: np.ndarray, rule: UnknownToneRule) -> np.ndarray:
     """Which faces get ``unknown``: ``probabilities`` ``N x 5``, ``colour`` ``N`` (from :func:`colourfulness`)
     → ``N`` bool."""
-    return (colour < rule.min_colourfulness) | (probabilities.max(axis=1) < rule.min_confidence)
+    return (colour < rule.min_colourfulness) | (tone_confidence(probabilities) < rule.min_confidence)

@@ -16,7 +16,7 @@ import logging
 from dataclasses import dataclass
 from xml.sax.saxutils import escape
 
-from services.contracts import EYEWEAR, MASKS, FaceAttributes, RenderOptions
+from services.contracts import EYEWEAR, FRAME_SHAPES, MASKS, FaceAttributes, FrameChoice, RenderOptions
 
 from .expression import Expression, blend_expression, emotion_weights
 from .palette import (
@@ -35,6 +35,7 @@ from .palette import (
     SkinPalette,
     resolve_tone,
     skin_palette,
+    tone_unknown,
 )
 
 logger = logging.getLogger(__name__)
@@ -264,18 +265,49 @@ def _mask(kind: str) -> str:
     )
 
 
-def _glasses() -> str:
-    parts = []
-    for cx in EYE_XS:
-        parts.append(
-            f'<rect x="{_n(cx - 27)}" y="{_n(EYE_Y - 25)}" width="54" height="50" rx="17" fill="{GLASSES_LENS}" '
-            f'fill-opacity="0.28" stroke="{GLASSES_FRAME}" stroke-width="5"/>'
-        )
+@dataclass(frozen=True)
+class _LensShape:
+    """One clear-glasses lens around an eye centre: a rounded rectangle (a circle when the corner radius is both
+    half sides), and how far from the eye's centre the bridge (at EYE_Y - 8) and the temples (EYE_Y - 14) meet
+    its outline."""
+
+    half_width: float
+    half_height: float
+    corner: float
+    bridge_dx: float
+    temple_dx: float
+
+
+# None: the lenses drawn when the frame shape is not known (no frame output): soft-cornered, between the two.
+# Round: circles; rectangular: wider than tall with tight corners. Eyes (up to 26 px above EYE_Y when wide open)
+# stay inside all but the rectangular lens's top edge, which they touch only in surprise.
+LENS_SHAPES: dict[str | None, _LensShape] = {
+    None: _LensShape(half_width=27, half_height=25, corner=17, bridge_dx=27, temple_dx=27),
+    "round": _LensShape(half_width=27, half_height=27, corner=27, bridge_dx=25.8, temple_dx=23.1),
+    "rectangular": _LensShape(half_width=29, half_height=24, corner=5, bridge_dx=29, temple_dx=29),
+}
+
+
+def _lens(cx: float, shape: _LensShape) -> str:
+    paint = f'fill="{GLASSES_LENS}" fill-opacity="0.28" stroke="{GLASSES_FRAME}" stroke-width="5"'
+    if shape.corner >= shape.half_width == shape.half_height:
+        return f'<circle cx="{_n(cx)}" cy="{_n(EYE_Y)}" r="{_n(shape.half_width)}" {paint}/>'
+    return (
+        f'<rect x="{_n(cx - shape.half_width)}" y="{_n(EYE_Y - shape.half_height)}" '
+        f'width="{_n(2 * shape.half_width)}" height="{_n(2 * shape.half_height)}" rx="{_n(shape.corner)}" {paint}/>'
+    )
+
+
+def _glasses(frame: str | None = None) -> str:
+    """Clear glasses with lenses of ``frame`` (one of FRAME_SHAPES, or None: the default lenses)."""
+    shape = LENS_SHAPES[frame]
+    parts = [_lens(cx, shape) for cx in EYE_XS]
     y = EYE_Y - 8
+    bridge, temple = shape.bridge_dx, shape.temple_dx
     parts.append(
-        f'<path d="M{_n(EYE_XS[0] + 27)} {_n(y)} Q128 {_n(y - 10)} {_n(EYE_XS[1] - 27)} {_n(y)}" fill="none" '
+        f'<path d="M{_n(EYE_XS[0] + bridge)} {_n(y)} Q128 {_n(y - 10)} {_n(EYE_XS[1] - bridge)} {_n(y)}" fill="none" '
         f'stroke="{GLASSES_FRAME}" stroke-width="5" stroke-linecap="round"/>'
-        f'<path d="M{_n(EYE_XS[0] - 27)} {_n(y - 6)} L16 {_n(y - 12)}M{_n(EYE_XS[1] + 27)} {_n(y - 6)} '
+        f'<path d="M{_n(EYE_XS[0] - temple)} {_n(y - 6)} L16 {_n(y - 12)}M{_n(EYE_XS[1] + temple)} {_n(y - 6)} '
         f'L240 {_n(y - 12)}" fill="none" stroke="{GLASSES_FRAME}" stroke-width="5" stroke-linecap="round"/>'
     )
     return "".join(parts)
@@ -309,11 +341,16 @@ def draw_emoticon(
     mask: str = "none",
     size: int = VIEWBOX_SIDE,
     title: str = "emoticon",
+    frame: str | None = None,
 ) -> str:
     """One emoticon as a complete SVG document (viewBox 0 0 256 256, displayed at ``size`` x ``size`` px).
 
-    ``eyewear`` is one of EYEWEAR, ``mask`` one of MASKS; unknown values draw nothing (logged).
+    ``eyewear`` is one of EYEWEAR, ``mask`` one of MASKS; unknown values draw nothing (logged). ``frame`` (one of
+    FRAME_SHAPES) shapes the lenses of clear glasses; None, or an unknown value (logged), draws the default lenses.
     """
+    if frame is not None and frame not in FRAME_SHAPES:
+        logger.warning("unknown frame label, drawing the default lenses", extra={"label": frame})
+        frame = None
     if eyewear not in EYEWEAR:
         logger.warning("unknown eyewear label, drawing none", extra={"label": eyewear})
         eyewear = "none"
@@ -329,7 +366,7 @@ def draw_emoticon(
         _mouth(expression, palette.feature),
         _mask(mask) if mask != "none" else "",
         _drops(expression),
-        _glasses() if eyewear == "glasses" else _sunglasses() if eyewear == "sunglasses" else "",
+        _glasses(frame) if eyewear == "glasses" else _sunglasses() if eyewear == "sunglasses" else "",
         _brows(expression, palette.feature),
     ]
     return (
@@ -340,23 +377,45 @@ def draw_emoticon(
     )
 
 
-def describe(attrs: FaceAttributes, tone: str) -> str:
-    """A short human-readable title: the main emotions with their weights, eyewear, mask and palette."""
+def frame_shape(attrs: FaceAttributes, choice: FrameChoice = "auto") -> str | None:
+    """The lens shape drawn for ``attrs``: None unless the face wears clear glasses; else ``choice`` when it names
+    a shape, and for "auto" the frame output's label (None, the default lenses, when there is no frame output)."""
+    if attrs.eyewear.label != "glasses":
+        return None
+    if choice != "auto":
+        return choice
+    return attrs.frame.label if attrs.frame is not None else None
+
+
+def describe(attrs: FaceAttributes, tone: str, unknown_tone: bool = False, frame: str | None = None) -> str:
+    """A short human-readable title: the main emotions with their weights, eyewear, mask and palette.
+
+    ``tone`` is the palette drawn; ``unknown_tone`` says the classifier could not tell the skin tone (the palette
+    is then the default yellow), and the title says so: "...; skin tone unknown (yellow)". ``frame``, the lens
+    shape drawn, names the glasses: "round glasses".
+    """
     weights = emotion_weights(attrs.emotion.probabilities, attrs.emotion.label)
     main = sorted(weights.items(), key=lambda item: -item[1])[:3]
     emotions = ", ".join(f"{name} {w:.0%}" for name, w in main if w >= 0.05)
-    extras = [label for label in (attrs.eyewear.label, attrs.mask.label) if label != "none"]
-    return "; ".join([emotions, *extras, f"{tone} skin"])
+    eyewear = attrs.eyewear.label
+    if eyewear == "glasses" and frame in FRAME_SHAPES:
+        eyewear = f"{frame} glasses"
+    extras = [label for label in (eyewear, attrs.mask.label) if label != "none"]
+    skin = f"skin tone unknown ({tone})" if unknown_tone else f"{tone} skin"
+    return "; ".join([emotions, *extras, skin])
 
 
 def render_svg(attrs: FaceAttributes, options: RenderOptions) -> str:
     """A face's attributes -> its emoticon as a complete SVG document (str).
 
     The expression is the probability-weighted blend of the emotion points (``blend_expression``); the skin is
-    ``options.tone`` or, for "auto", ``attrs.skin_tone.label``; eyewear and mask follow their heads' top labels.
+    ``options.tone`` or, for "auto", ``attrs.skin_tone.label`` (yellow when that is "unknown", and the title says
+    the tone is unknown); eyewear and mask follow their heads' top labels; clear glasses get the lens shape of
+    ``frame_shape(attrs, options.frame)`` (round or rectangular; the default lenses without a frame output).
     The document's viewBox is 0 0 256 256 and its width/height are ``options.size`` px. Pure: same input, same text.
     """
     tone = resolve_tone(attrs, options.tone)
+    frame = frame_shape(attrs, options.frame)
     expression = blend_expression(attrs.emotion.probabilities, attrs.emotion.label)
     return draw_emoticon(
         expression,
@@ -364,5 +423,6 @@ def render_svg(attrs: FaceAttributes, options: RenderOptions) -> str:
         eyewear=attrs.eyewear.label,
         mask=attrs.mask.label,
         size=options.size,
-        title=describe(attrs, tone),
+        title=describe(attrs, tone, unknown_tone=tone_unknown(attrs, options.tone), frame=frame),
+        frame=frame,
     )

@@ -10,13 +10,15 @@ The string is ``face [+ accessory] [+ person]``:
 2. **Mask and eyewear** (top labels). A mask, worn correctly or not, makes the face 😷 (no emoji shows a mask
    below the nose); eyewear then follows as an accessory: 👓 glasses, 🕶️ sunglasses. Without a mask, when the
    face is happy or neutral-ish (🙂 😄 😃 😐), sunglasses make it 😎 and glasses 🤓; any other face keeps its emoji
-   and gets 🕶️ or 👓 after it.
+   and gets 🕶️ or 👓 after it. The frame shape of clear glasses (``attrs.frame``) changes the drawing's lenses,
+   not the string: no emoji shows a lens shape.
 3. **Person.** When the render's tone is a human one (``tone`` override, or for "auto" the classifier's skin-tone
    label), 🧑 with the skin-tone modifier follows: 🧑🏻 light, 🧑🏼 medium-light, 🧑🏽 medium, 🧑🏾 medium-dark,
-   🧑🏿 dark. ``tone="yellow"`` adds no person.
+   🧑🏿 dark. ``tone="yellow"`` adds no person, and neither does "auto" when the classifier's label is "unknown"
+   (it could not tell the tone: the emoticon is drawn yellow and the string carries no skin-tone modifier).
 
 Examples: happy, no eyewear, no mask, auto tone "medium" -> "😄🧑🏽"; sad with sunglasses, tone "yellow" ->
-"😢🕶️"; surprise with a mask and glasses, "dark" -> "😷👓🧑🏿".
+"😢🕶️"; surprise with a mask and glasses, "dark" -> "😷👓🧑🏿"; happy, auto tone "unknown" -> "😄".
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from services.contracts import SKIN_TONES, FaceAttributes, ToneChoice
+from services.contracts import SKIN_TONES, TONE_UNKNOWN, FaceAttributes, ToneChoice
 
 logger = logging.getLogger(__name__)
 
@@ -95,16 +95,24 @@ def skin_palette(name: str) -> SkinPalette:
     )
 
 
+def tone_unknown(attrs: FaceAttributes, tone: ToneChoice) -> bool:
+    """True when the render follows the classifier (``tone="auto"``) and it could not tell the skin tone
+    (label "unknown"); an override makes the tone known."""
+    return tone == "auto" and attrs.skin_tone.label == TONE_UNKNOWN
+
+
 def resolve_tone(attrs: FaceAttributes, tone: ToneChoice) -> str:
     """The palette name a render uses: the override, or for ``"auto"`` the classifier's skin-tone label.
 
-    Returns "yellow" or one of SKIN_TONES. An ``"auto"`` request whose label is not a known tone falls back to
-    yellow (logged), so a render never fails on a classifier vocabulary mismatch.
+    Returns "yellow" or one of SKIN_TONES. ``"auto"`` with the label "unknown" (the classifier cannot tell, e.g.
+    a greyscale photo) draws the default yellow, as intended. An ``"auto"`` request whose label is neither a
+    tone nor "unknown" also falls back to yellow, logged, so a render never fails on a vocabulary mismatch.
     """
     if tone != "auto":
         return tone
     label = attrs.skin_tone.label
     if label in SKIN_TONES:
         return label
-    logger.warning("unknown skin tone label, drawing yellow", extra={"label": label})
+    if label != TONE_UNKNOWN:
+        logger.warning("unrecognised skin tone label, drawing yellow", extra={"label": label})
     return "yellow"

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from services.classifier import FaceClassifier
-from services.classifier.tone import TONE_UNKNOWN, UnknownToneRule, colourfulness, unknown_tone
+from services.classifier.tone import TONE_UNKNOWN, UnknownToneRule, colourfulness, tone_confidence, unknown_tone
 from services.contracts import SKIN_TONES
 from services.detector import FaceDetector
 from services.settings import Settings
@@ -22,10 +22,17 @@ def test_colourfulness_is_zero_for_grey_and_grows_with_chroma() -> None:
 
 
 def test_unknown_when_grey_or_unsure_and_only_then() -> None:
-    rule = UnknownToneRule(min_colourfulness=4.0, min_confidence=0.5)
-    probabilities = np.array([[0.9, 0.1, 0, 0, 0], [0.4, 0.3, 0.3, 0, 0], [0.9, 0.1, 0, 0, 0]])
+    rule = UnknownToneRule(min_colourfulness=4.0, min_confidence=0.6)
+    probabilities = np.array([[0.9, 0.1, 0, 0, 0], [0.4, 0.1, 0, 0.1, 0.4], [0.9, 0.1, 0, 0, 0]])
     colour = np.array([20.0, 20.0, 1.0])
     assert unknown_tone(probabilities, colour, rule).tolist() == [False, True, True]
+
+
+def test_a_split_between_neighbouring_steps_is_confident_a_split_far_apart_is_not() -> None:
+    neighbours = np.array([[0, 0, 0, 0.5, 0.5]])
+    far_apart = np.array([[0, 0.5, 0, 0, 0.5]])
+    assert tone_confidence(neighbours)[0] == pytest.approx(1.0)
+    assert tone_confidence(far_apart)[0] == pytest.approx(0.5)
 
 
 def test_rule_is_read_from_the_manifest_entry_with_defaults() -> None:

@@ -27,6 +27,7 @@ COMPOSE_FILE = REPO_ROOT / "docker-compose.yml"
 TEST_REDIS_URL = "redis://127.0.0.1:6379/15"
 STAGES = ("detector", "classifier", "composer")
 START_TIMEOUT_S = 120.0
+WEBHOOK_SECRET = "it-webhook-secret"
 
 
 def load_compose() -> dict:
@@ -177,9 +178,10 @@ class Stack:
         self.label = label
         self.workers: dict[str, ServiceProcess] = {}
 
-    def start_worker(self, stage: str) -> ServiceProcess:
+    def start_worker(self, stage: str, **overrides: str) -> ServiceProcess:
+        """A worker of ``stage`` with ``overrides`` in its environment."""
         process = self.processes.start(
-            f"{self.label}-worker-{stage}", service_argv(stage), service_env(stage, self.env)
+            f"{self.label}-worker-{stage}", service_argv(stage), service_env(stage, {**self.env, **overrides})
         )
         self.workers[stage] = process
         return process
@@ -188,7 +190,8 @@ class Stack:
         for stage in STAGES:
             self.start_worker(stage)
 
-    def start_gateway(self, mode: str = "distributed", **overrides: str) -> Gateway:
+    def start_gateway(self, mode: str = "distributed", wait: bool = True, **overrides: str) -> Gateway:
+        """A gateway on a free port with ``overrides`` in its environment; ready (``wait``) or just started."""
         port = free_port()
         argv = service_argv(
             "gateway",
@@ -198,7 +201,8 @@ class Stack:
         env = service_env("gateway", {**self.env, **overrides})
         process = self.processes.start(f"{self.label}-gateway-{mode}", argv, env)
         gateway = Gateway(f"http://127.0.0.1:{port}", process, mode)
-        gateway.wait_ready()
+        if wait:
+            gateway.wait_ready()
         return gateway
 
     def workers_alive(self) -> bool:
@@ -215,6 +219,12 @@ def stack_env(redis_url: str, prefix: str) -> dict[str, str]:
         "EMOTICON_TASK_HARD_TIME_LIMIT_S": "12",
         "EMOTICON_BROKER_VISIBILITY_TIMEOUT_S": "15",
         "EMOTICON_MAX_UPLOAD_BYTES": str(8 * 1024 * 1024),
+        # webhooks (tests/integration/test_webhooks.py): the receiver runs on 127.0.0.1, the one address allowed
+        # besides public ones; retries come quickly
+        "EMOTICON_WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "EMOTICON_WEBHOOK_ALLOW": "127.0.0.1",
+        "EMOTICON_WEBHOOK_BACKOFF_S": "0.3",
+        "EMOTICON_WEBHOOK_MAX_ATTEMPTS": "4",
     }
 
 

@@ -45,7 +45,9 @@ def test_the_schema_catches_a_broken_compose_file() -> None:
 
 def test_services_health_checks_and_start_order() -> None:
     services = load_compose()["services"]
-    assert set(services) == {"redis", "gateway", *WORKERS}
+    default = {name for name, service in services.items() if not service.get("profiles")}
+    assert default == {"redis", "gateway", *WORKERS}
+    assert set(services) - default == {"flower"}  # optional: `docker compose --profile monitor up`
     for name, service in services.items():
         assert service.get("healthcheck", {}).get("test"), f"{name} has no healthcheck"
     for name in ("gateway", *WORKERS):
@@ -56,6 +58,17 @@ def test_services_health_checks_and_start_order() -> None:
         name: "service_healthy" for name in ("redis", *WORKERS)
     }
     assert "8000:8000" in services["gateway"]["ports"]
+
+
+def test_flower_is_an_optional_monitor_on_the_workers_celery_app() -> None:
+    flower = load_compose()["services"]["flower"]
+    assert flower["profiles"] == ["monitor"]
+    assert flower["command"][:4] == ["celery", "--app", "services.monitor:app", "flower"]
+    assert "5555:5555" in flower["ports"] and "5555/healthcheck" in flower["healthcheck"]["test"][-1]
+    assert flower["depends_on"]["redis"] == {"condition": "service_healthy"}
+    assert flower["environment"]["EMOTICON_REDIS_URL"].startswith("redis://redis:6379/")
+    dockerfile = (REPO_ROOT / "Dockerfile").read_text()
+    assert 'RUN pip install ".[monitor]"' in dockerfile  # flower is in the image
 
 
 def test_commands_are_what_the_cli_accepts() -> None:

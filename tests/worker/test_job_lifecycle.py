@@ -1,0 +1,147 @@
+"""A job's data over its life, through the plain stage functions (real models, real stores): the photo goes as
+soon as the job is done or failed, a deleted job never comes back, a poison input fails after N deaths."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import pytest
+
+from services.contracts import JobState, JobStatus, RenderOptions
+from services.settings import Settings
+from services.store import JobStore, MemoryJobStore, RedisJobStore, result_file_paths
+from services.worker import (
+    STAGES,
+    StageContext,
+    admit_run,
+    end_run,
+    load_stage_models,
+    run_stage,
+    workers_by_model_state,
+)
+
+
+@pytest.fixture(scope="module")
+def stage_models() -> dict:
+    settings = Settings()
+    return {**load_stage_models("detector", settings), **load_stage_models("classifier", settings)}
+
+
+@pytest.fixture(params=["memory", "redis"])
+def context(request: pytest.FixtureRequest, redis_settings: Settings, stage_models: dict) -> StageContext:
+    store: JobStore = (
+        MemoryJobStore(redis_settings) if request.param == "memory" else RedisJobStore(redis_settings)
+    )
+    return StageContext(settings=redis_settings, store=store, **stage_models)
+
+
+def submit(ctx: StageContext, upload: bytes, options: RenderOptions | None = None) -> JobState:
+    now = time.time()
+    job = JobState(
+        id=uuid.uuid4().hex,
+        status=JobStatus.queued,
+        created_at=now,
+        updated_at=now,
+        options=options or RenderOptions(),
+    )
+    ctx.store.save_job(job)
+    ctx.store.save_upload(job, upload)
+    return job
+
+
+def photo_and_intermediates_gone(ctx: StageContext, job_id: str) -> bool:
+    store = ctx.store
+    return (
+        store.load_upload(job_id) is None
+        and store.load_array(job_id, "bgr") is None
+        and store.load_json(job_id, "detect") is None
+        and store.load_json(job_id, "classify") is None
+    )
+
+
+@pytest.mark.parametrize("renders", ["all", "svg"])
+def test_a_done_job_keeps_exactly_its_renders(
+    context: StageContext, astronaut_jpeg: bytes, renders: str
+) -> None:
+    job = submit(context, astronaut_jpeg, RenderOptions(size=32, renders=renders))
+    for stage in STAGES:
+        run_stage(stage, job.id, context)
+    done = context.store.load_job(job.id)
+    assert done.status == JobStatus.done
+    assert photo_and_intermediates_gone(context, job.id)
+    paths = result_file_paths(done)
+    assert len(paths) == (3 if renders == "all" else 1)
+    assert all(context.store.load_file(job.id, path) for path in paths)
+    # nothing else of the job is left
+    if isinstance(context.store, MemoryJobStore):
+        assert len(context.store) == 1 + len(paths)
+
+
+def test_a_failed_job_drops_the_photo_at_once(context: StageContext, astronaut_jpeg: bytes) -> None:
+    job = submit(context, astronaut_jpeg[: len(astronaut_jpeg) // 2])  # truncated: the detector fails it
+    assert run_stage("detector", job.id, context) is None
+    assert context.store.load_job(job.id).status == JobStatus.failed
+    assert photo_and_intermediates_gone(context, job.id)
+
+
+def test_a_job_deleted_between_stages_stops_and_stays_deleted(
+    context: StageContext, astronaut_jpeg: bytes
+) -> None:
+    job = submit(context, astronaut_jpeg)
+    assert run_stage("detector", job.id, context) is not None
+    context.store.delete_job(job.id)
+    assert run_stage("classifier", job.id, context) is None
+    assert run_stage("composer", job.id, context) is None
+    assert context.store.load_job(job.id) is None
+    assert photo_and_intermediates_gone(context, job.id)
+
+
+def test_runs_that_ended_never_count_as_crashes(context: StageContext, astronaut_jpeg: bytes) -> None:
+    job = submit(context, astronaut_jpeg)
+    for _ in range(5):
+        assert admit_run("detector", job.id, context)
+        end_run(job.id, context)
+    assert context.store.load_job(job.id).status == JobStatus.queued
+
+
+def test_a_poison_input_fails_after_max_stage_crashes_deaths(
+    context: StageContext, astronaut_jpeg: bytes
+) -> None:
+    job = submit(context, astronaut_jpeg)
+    limit = context.settings.max_stage_crashes
+    # each admitted run that never reaches end_run is a process that died on the job
+    assert [admit_run("detector", job.id, context) for _ in range(limit + 1)] == [True] * limit + [False]
+    failed = context.store.load_job(job.id)
+    assert failed.status == JobStatus.failed and failed.error.code == "worker_crashed"
+    assert f"died {limit} times" in failed.error.message
+    assert photo_and_intermediates_gone(context, job.id)
+    assert admit_run("detector", job.id, context)  # finished: passes, and run_stage skips it
+    assert run_stage("detector", job.id, context) is None
+
+
+def test_the_crash_limit_is_a_setting(redis_settings: Settings, astronaut_jpeg: bytes) -> None:
+    ctx = StageContext(
+        settings=redis_settings.model_copy(update={"max_stage_crashes": 1}),
+        store=MemoryJobStore(redis_settings),
+    )
+    job = submit(ctx, astronaut_jpeg)
+    assert admit_run("detector", job.id, ctx)
+    assert not admit_run("detector", job.id, ctx)
+
+
+def test_workers_are_counted_per_stage_and_model_state() -> None:
+    states = {
+        "detector-1@a": {"stage": "detector", "models": "loaded"},
+        "detector-2@b": {"stage": "detector", "models": "loading"},
+        "classifier-3@a": {"stage": "classifier", "models": "failed"},
+        "composer-4@a": {"stage": "composer", "models": "loaded"},
+        "composer-5@c": {"stage": "composer", "models": "loaded"},
+        "other@x": {"stage": "", "models": "unknown"},
+    }
+    assert workers_by_model_state(states) == {
+        "detector": {"loaded": 1, "loading": 1},
+        "classifier": {"failed": 1},
+        "composer": {"loaded": 2},
+    }
+    assert workers_by_model_state({}) == {"detector": {}, "classifier": {}, "composer": {}}
