@@ -204,7 +204,7 @@ def write_card(head: str, models_dir: Path, runs_dir: Path) -> Path:
             *([f"- Calibrated: temperature {entry['calibration']['temperature']} fitted on val (real photos), baked "
                f"into the ONNX; test ECE {entry['calibration']['test_ece_before']:.3f} → "
                f"{entry['calibration']['test_ece_after']:.3f}."] if entry.get("calibration") else []),
-            *([f"- `unknown` when colourfulness < {entry['unknown_rule']['min_colourfulness']} or top probability < "
+            *([f"- `unknown` when colourfulness < {entry['unknown_rule']['min_colourfulness']} or the within-one-step confidence < "
                f"{entry['unknown_rule']['min_confidence']} (`services.classifier.tone`)."]
               if entry.get("unknown_rule") else []),
             f"- Parity PyTorch ↔ onnxruntime on real test images: max |Δ softmax| = "

@@ -29,13 +29,9 @@ def prepare(spec: HeadSpec, cache_dir: Path, subset: int | None) -> tuple[list[S
         # set): without them the head called 51 % of Black men and 33 % of Middle Eastern men in FairFace val
         # "masked" (beards, dark skin under the chin read as a mask).
         from .data import samples_for_fairface_faces
-        from .heads import HEADS
 
-        tone_spec = HEADS["skin_tone"]  # same framing: 64 px RGB, res10 + crop margin 0.15
-        assert (tone_spec.input_size, tone_spec.colour, tone_spec.crop_margin) == (
-            spec.input_size, spec.colour, spec.crop_margin)
         faces = take_subset(samples_for_fairface_faces(), subset)
-        fx, _ = build_arrays(faces, tone_spec, cache_dir, use_detector=True)
+        fx, _ = build_arrays(faces, spec, cache_dir, use_detector=True)  # framed as the mask head frames
         keep = [i for i, s in enumerate(faces) if s.split != "test"]
         samples = samples + [Sample("fairface_train", faces[i].path, 0, "train", faces[i].group) for i in keep]
         x, y = np.concatenate([x, fx[keep]]), np.concatenate([y, np.zeros(len(keep), np.int64)])
@@ -67,15 +63,20 @@ def target_metrics(spec: HeadSpec, samples: list[Sample], y: np.ndarray, proba: 
     return out
 
 
-def choose_unknown_rule(val_proba: np.ndarray, val_x: np.ndarray, unsure_share: float = 0.05) -> dict:
+GREY_COLOURFULNESS = 5.0  # mean (max − min channel), 0-255: FairFace's near-greyscale photos measure < 2
+
+
+def choose_unknown_rule(val_proba: np.ndarray, val_x: np.ndarray, unsure_share: float = 0.02) -> dict:
     """Thresholds of ``services.classifier.tone``, from the val hand labels (all judged as colour photos):
-    colour below the 1st percentile of val crops (at least 3: greyscale reads ≈ 0), and a within-one-step
-    confidence (``tone_confidence``) below the one the least sure ``unsure_share`` of val faces have."""
+    colour below ``GREY_COLOURFULNESS`` (greyscale reads ≈ 0; a percentile of val colour would also catch faces
+    under a cool light, whose red−blue spread shrinks), and a within-one-step confidence (``tone_confidence``)
+    below the one the least sure ``unsure_share`` of val faces have."""
     from services.classifier.tone import colourfulness, tone_confidence
 
     colour = colourfulness(val_x)
     return {
-        "min_colourfulness": round(max(3.0, float(np.percentile(colour, 1))), 2),
+        "min_colourfulness": GREY_COLOURFULNESS,
+        "val_share_under_it": round(float((colour < GREY_COLOURFULNESS).mean()), 4),
         "min_confidence": round(float(np.quantile(tone_confidence(val_proba), unsure_share)), 3),
     }
 

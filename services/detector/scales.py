@@ -10,9 +10,13 @@ So an image gets at most two passes, both over the whole image with its aspect r
 - the **fine** pass, scaled so that a face ``smallest_face_px`` wide reaches the network at ``NET_FACE_PX``
   (capped at ``max_input_pixels``, and never at fewer pixels than the old ``input_side``² square). It keeps
   only boxes narrower than ``LARGE_FACE_NET_PX`` in its input, where the layers' priors line up with the image;
-- the **coarse** pass, only when the fine pass saw something large: the short side at ``COARSE_SHORT_SIDE`` px,
+- the **coarse** pass, only when the fine pass gave a confident box too wide for its band (a large face, or a
+  ghost of one): the short side at ``COARSE_SHORT_SIDE`` px,
   where any face that fits the image is a mid-sized face for res10; it keeps boxes from ``OVERLAP`` x the fine
   pass's limit up, so the two bands overlap and NMS merges what both found.
+
+A photo small enough to be seen at the ``input_side``² floor (a face crop, up to about 433x325) is at res10's
+own training size: there the fine pass keeps every box and no coarse pass runs, as the old detector did.
 
 No tiles: res10's cost in ``cv2.dnn`` is a fixed ~8 ms per forward plus a part linear in the input's pixels, so
 tiles covering the image at the fine scale cost what one forward over it costs, plus the overlap and 8 ms per
@@ -33,11 +37,13 @@ LARGE_FACE_NET_PX = 120.0
 # The coarse pass's short side: a face as tall as the whole image is then at most this many network pixels,
 # and a face at the fine band's limit (150 px in a 640x480 photo) still 30.
 COARSE_SHORT_SIDE = 96
-# The coarse band starts at this fraction of the fine band's upper limit (the two overlap), and a fine row at
-# least that wide is what calls the coarse pass.
+# The coarse band starts at this fraction of the fine band's upper limit, so that the two overlap.
 OVERLAP = 0.8
 # No input side below this: res10 downsamples 32x before its mid-sized layers.
 MIN_INPUT_SIDE = 32
+# res10's face boxes are taller than wide once the aspect ratio is kept (height / width at least 0.86, median
+# 1.28, over the 659 faces it found in bench/detector_small_faces.py); a box much flatter is texture.
+MIN_FACE_ASPECT = 0.7
 
 
 @dataclass(frozen=True)
@@ -96,14 +102,16 @@ def plan_scales(
     limit = LARGE_FACE_NET_PX / scale  # image px
 
     coarse_scale = COARSE_SHORT_SIDE / min(width, height)
-    if coarse_scale >= OVERLAP * scale:
-        # The fine input is short already: even its widest boxes come from layers whose priors line up.
+    if scale <= floor or coarse_scale >= OVERLAP * scale:
+        # Seen at the old input_side² pixel count (a small photo, a face crop): that is res10's own training
+        # size, where its big-face layers line up, and a frame-filling face is found best (a coarse pass would
+        # see it without context). Or the fine input is short already. Either way its boxes all stand.
         fine = InputPass(fine_w, fine_h, scale, 0.0, math.inf)
         return ScalePlan(fine, None, math.inf, NET_FACE_PX / scale)
     coarse_w, coarse_h = input_size(width, height, coarse_scale)
     fine = InputPass(fine_w, fine_h, scale, 0.0, limit)
     coarse = InputPass(coarse_w, coarse_h, coarse_scale, OVERLAP * limit, math.inf)
-    return ScalePlan(fine, coarse, OVERLAP * limit, NET_FACE_PX / scale)
+    return ScalePlan(fine, coarse, limit, NET_FACE_PX / scale)
 
 
 def unclipped_widths(rows: np.ndarray, image_width: int) -> np.ndarray:
@@ -121,10 +129,19 @@ def rows_in_band(rows: np.ndarray, image_width: int, band: InputPass) -> np.ndar
 
 
 def needs_coarse_pass(rows: np.ndarray, image_width: int, plan: ScalePlan, min_confidence: float) -> bool:
-    """Whether the fine pass's rows hold a confident box too wide for its band to be trusted with (a large
-    face, or a ghost of one), so that the coarse pass has to look."""
+    """Whether the fine pass's rows hold a confident box too wide for its band (a large face, or a ghost of
+    one), so that the coarse pass has to look."""
     if plan.coarse is None:
         return False
     rows = np.asarray(rows, dtype=np.float64).reshape(-1, 5)
     confident = rows[:, 0] >= min_confidence
     return bool((confident & (unclipped_widths(rows, image_width) >= plan.coarse_trigger_px)).any())
+
+
+def face_shaped_rows(rows: np.ndarray, image_width: int, image_height: int) -> np.ndarray:
+    """The rows whose unclipped box is at least ``MIN_FACE_ASPECT`` times as tall as it is wide, in image
+    pixels (a box cut by the border is judged by the shape res10 gave it)."""
+    rows = np.asarray(rows, dtype=np.float32).reshape(-1, 5)
+    widths = unclipped_widths(rows, image_width)
+    heights = (rows[:, 4].astype(np.float64) - rows[:, 2]) * image_height
+    return rows[heights >= MIN_FACE_ASPECT * widths]

@@ -147,12 +147,6 @@ def greyscale_photo_path(astronaut_bgr, tmp_path_factory: pytest.TempPathFactory
     return path
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="issue 10 item 3: the classifier does not yet answer 'unknown' for greyscale photos; remove this "
-    "marker with the change that makes it (the test then passes, and a strict xfail that passes fails)",
-)
 def test_a_greyscale_photo_gets_an_unknown_tone_card(
     launch_browser: LaunchBrowser, gateway_url: str, greyscale_photo_path: Path
 ):

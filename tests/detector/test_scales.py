@@ -11,9 +11,11 @@ from services.detector.res10 import PixelBox, suppress_nested
 from services.detector.scales import (
     COARSE_SHORT_SIDE,
     LARGE_FACE_NET_PX,
+    MIN_FACE_ASPECT,
     NET_FACE_PX,
     OVERLAP,
     ScalePlan,
+    face_shaped_rows,
     input_size,
     needs_coarse_pass,
     plan_scales,
@@ -34,7 +36,10 @@ def test_a_640x480_photo_is_seen_at_512x384_then_128x96():
     assert p.coarse is not None and (p.coarse.width, p.coarse.height) == (128, 96)
     # The fine band stops where res10's big-face layers stop lining up; the coarse band overlaps it.
     assert p.fine.max_face_px == pytest.approx(LARGE_FACE_NET_PX / 0.8)
-    assert p.coarse.min_face_px == pytest.approx(OVERLAP * p.fine.max_face_px) == p.coarse_trigger_px
+    assert p.coarse.min_face_px == pytest.approx(OVERLAP * p.fine.max_face_px)
+    assert (
+        p.coarse_trigger_px == p.fine.max_face_px
+    )  # called exactly when a box is dropped from the fine band
 
 
 @pytest.mark.parametrize("size", [(640, 480), (480, 640), (1600, 1200), (1600, 400), (300, 1000), (77, 131)])
@@ -61,6 +66,11 @@ def test_large_photos_are_capped_and_the_smallest_face_grows():
 def test_small_images_get_at_least_the_old_pixel_count():
     p = plan(240, 240)  # e.g. a 160 px training chip padded by a quarter on each side (training/framing.py)
     assert (p.fine.width, p.fine.height) == (300, 300)
+    # res10's own training size: its big-face layers line up, so every box stands and no coarse pass runs
+    assert p.coarse is None and p.fine.max_face_px == math.inf
+    assert (
+        plan(420, 315).coarse is None and plan(440, 330).coarse is not None
+    )  # the floor binds up to ~433x325
     assert plan(100, 50).fine.pixels >= 300 * 300 * 0.99
     assert plan(240, 240, input_side=600).fine.width == 600
 
@@ -101,10 +111,25 @@ def test_the_coarse_pass_is_called_by_a_confident_wide_box_only():
     p = plan(640, 480)
     small = [0.99, 0.1, 0.1, 0.15, 0.2]  # 32 px
     wide = [0.99, 0.2, 0.1, 0.45, 0.6]  # 160 px
-    assert not needs_coarse_pass(np.array([small]), 640, p, 0.45)
+    fits = [0.99, 0.2, 0.1, 0.42, 0.6]  # 141 px: still in the fine band
+    assert not needs_coarse_pass(np.array([small, fits]), 640, p, 0.45)
     assert needs_coarse_pass(np.array([small, wide]), 640, p, 0.45)
     assert not needs_coarse_pass(np.array([small, wide]), 640, p, 0.9999)
     assert not needs_coarse_pass(np.zeros((0, 5)), 640, p, 0.45)
+
+
+def test_flat_boxes_are_not_faces():
+    rows = np.array(
+        [
+            [0.9, 0.10, 0.10, 0.20, 0.26],  # 64 x 77 px in 640x480: a face's shape
+            [0.9, 0.30, 0.10, 0.43, 0.21],  # 83 x 53 px: flatter than any face res10 boxes
+            [0.9, -0.05, 0.50, 0.05, 0.66],  # 64 x 77 px, half outside: judged unclipped
+        ],
+        dtype=np.float32,
+    )
+    kept = face_shaped_rows(rows, 640, 480)
+    assert kept[:, 1].tolist() == pytest.approx([0.10, -0.05])
+    assert MIN_FACE_ASPECT < 0.86  # the flattest real face box measured
 
 
 def test_coarse_short_side():

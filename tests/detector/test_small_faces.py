@@ -131,6 +131,38 @@ def test_small_fairface_faces_are_found_now(detector, fairface_faces, face_width
     assert new_found >= {40: 0.75, 32: 0.5}[face_width] * seen_large, (new_found, seen_large)
 
 
+def test_face_crops_framed_for_training_get_the_old_boxes(settings, detector_dir, fairface_faces):
+    """``training.framing.largest_face`` pads a face crop and keeps its largest face: small photos are seen at
+    the old pixel count with every box standing, so the training framing is what it was."""
+    from services.contracts import FaceBox
+    from training.framing import largest_face
+
+    framing = settings.model_copy(
+        update={"detector_confidence": 0.5, "min_face_px": 8}
+    )  # as training sets it
+    new = FaceDetector(framing)
+
+    class Old:
+        def detect(self, image: np.ndarray) -> list[FaceBox]:
+            h, w = image.shape[:2]
+            return [
+                FaceBox.from_pixels(int(x), int(y), int(bw), int(bh), w, h, 1.0)
+                for x, y, bw, bh in old_boxes(new, image)
+                if bw >= 8
+            ]
+
+    compared = 0
+    for chip, _ in fairface_faces:
+        old_face, new_face = largest_face(Old(), chip), largest_face(new, chip)
+        assert (old_face is None) == (new_face is None)
+        if old_face is not None and new_face is not None:
+            assert (new_face.x, new_face.y, new_face.width, new_face.height) == (
+                old_face.x, old_face.y, old_face.width, old_face.height
+            )  # fmt: skip
+            compared += 1
+    assert compared >= 10
+
+
 def test_the_aspect_ratio_is_kept(detector, astronaut_bgr):
     """In a 3:1 or 1:3 photo the squashed input deformed her face (its box came out 0.93 as tall as wide, or
     not at all); kept, the box has the shape it has on her own photo."""
