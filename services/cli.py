@@ -35,7 +35,7 @@ def cmd_setup(args: argparse.Namespace, settings: Settings) -> int:
     folder = ensure_detector_files(settings)
     print(f"detector files ready in {folder}")
     classifier = FaceClassifier(settings)
-    print(f"heads ready: {', '.join(classifier.heads)} (sha256 checked)")
+    print(f"heads ready: {', '.join([*classifier.heads, *classifier.optional_heads])} (sha256 checked)")
     return 0
 
 
