@@ -3,51 +3,20 @@ soon as the job is done or failed, a deleted job never comes back, a poison inpu
 
 from __future__ import annotations
 
-import time
-import uuid
-
 import pytest
+from stage_jobs import submit
 
-from services.contracts import JobState, JobStatus, RenderOptions
+from services.contracts import JobStatus, RenderOptions
 from services.settings import Settings
-from services.store import JobStore, MemoryJobStore, RedisJobStore, result_file_paths
+from services.store import MemoryJobStore, result_file_paths
 from services.worker import (
     STAGES,
     StageContext,
     admit_run,
     end_run,
-    load_stage_models,
     run_stage,
     workers_by_model_state,
 )
-
-
-@pytest.fixture(scope="module")
-def stage_models() -> dict:
-    settings = Settings()
-    return {**load_stage_models("detector", settings), **load_stage_models("classifier", settings)}
-
-
-@pytest.fixture(params=["memory", "redis"])
-def context(request: pytest.FixtureRequest, redis_settings: Settings, stage_models: dict) -> StageContext:
-    store: JobStore = (
-        MemoryJobStore(redis_settings) if request.param == "memory" else RedisJobStore(redis_settings)
-    )
-    return StageContext(settings=redis_settings, store=store, **stage_models)
-
-
-def submit(ctx: StageContext, upload: bytes, options: RenderOptions | None = None) -> JobState:
-    now = time.time()
-    job = JobState(
-        id=uuid.uuid4().hex,
-        status=JobStatus.queued,
-        created_at=now,
-        updated_at=now,
-        options=options or RenderOptions(),
-    )
-    ctx.store.save_job(job)
-    ctx.store.save_upload(job, upload)
-    return job
 
 
 def photo_and_intermediates_gone(ctx: StageContext, job_id: str) -> bool:

@@ -3,14 +3,12 @@ and the stage steps (``run_stage``) with real models against a real store."""
 
 from __future__ import annotations
 
-import time
 import uuid
 
-import pytest
+from stage_jobs import submit
 
-from services.contracts import JobState, JobStatus, RenderOptions
+from services.contracts import JobStatus, RenderOptions
 from services.settings import Settings
-from services.store import JobStore, MemoryJobStore, RedisJobStore
 from services.worker import (
     STAGES,
     TASK_NAMES,
@@ -19,7 +17,6 @@ from services.worker import (
     celery_config,
     create_celery,
     job_chain,
-    load_stage_models,
     queue_key,
     run_stage,
 )
@@ -57,34 +54,6 @@ def test_default_visibility_timeout_exceeds_the_hard_time_limit() -> None:
         > defaults.task_hard_time_limit_s
         > defaults.task_soft_time_limit_s
     )
-
-
-@pytest.fixture(scope="module")
-def stage_models() -> dict:
-    settings = Settings()
-    return {**load_stage_models("detector", settings), **load_stage_models("classifier", settings)}
-
-
-@pytest.fixture(params=["memory", "redis"])
-def context(request: pytest.FixtureRequest, redis_settings: Settings, stage_models: dict) -> StageContext:
-    store: JobStore = (
-        MemoryJobStore(redis_settings) if request.param == "memory" else RedisJobStore(redis_settings)
-    )
-    return StageContext(settings=redis_settings, store=store, **stage_models)
-
-
-def submit(ctx: StageContext, upload: bytes, options: RenderOptions | None = None) -> JobState:
-    now = time.time()
-    job = JobState(
-        id=uuid.uuid4().hex,
-        status=JobStatus.queued,
-        created_at=now,
-        updated_at=now,
-        options=options or RenderOptions(),
-    )
-    ctx.store.save_job(job)
-    ctx.store.save_upload(job, upload)
-    return job
 
 
 def test_three_steps_finish_the_job_and_clean_up(context: StageContext, astronaut_jpeg: bytes) -> None:
