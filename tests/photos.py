@@ -52,3 +52,18 @@ def compose_group_photo(astronaut: np.ndarray, faces_bgr: list[np.ndarray], tile
 def group_photo() -> np.ndarray:
     """Three real faces: the astronaut and the two FairFace people of ``FAIRFACE_FACES``; HxWx3 uint8 BGR."""
     return compose_group_photo(astronaut_bgr(), [fairface_face(p) for p in FAIRFACE_FACES])
+
+
+def write_mixed_photo_folder(folder: Path, astronaut: np.ndarray) -> Path:
+    """A folder as users have them: a one-face JPEG, a three-face PNG in a subfolder, a face-free photo
+    (scikit-image's coffee), a file that is not an image, and a truncated JPEG. Returns ``folder``."""
+    from skimage import data
+
+    cv2.imwrite(str(folder / "astronaut.jpg"), astronaut)
+    (folder / "party").mkdir()
+    cv2.imwrite(str(folder / "party" / "group.png"), group_photo())
+    cv2.imwrite(str(folder / "coffee.jpg"), np.ascontiguousarray(data.coffee()[:, :, ::-1]))
+    (folder / "notes.jpg").write_text("these are not pixels")
+    _, buf = cv2.imencode(".jpg", astronaut)
+    (folder / "cut.jpg").write_bytes(buf.tobytes()[: len(buf) // 3])
+    return folder

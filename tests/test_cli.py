@@ -11,7 +11,7 @@ from xml.etree import ElementTree
 import cv2
 import numpy as np
 import pytest
-from photos import group_photo
+from photos import group_photo, write_mixed_photo_folder
 
 from services.cli import iter_image_paths
 
@@ -26,17 +26,7 @@ def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
 def photo_folder(tmp_path_factory: pytest.TempPathFactory, astronaut_bgr: np.ndarray) -> Path:
     """A folder as users have them: a one-face JPEG, a three-face PNG in a subfolder, a face-free photo,
     a file that is not an image, and a truncated JPEG."""
-    from skimage import data
-
-    folder = tmp_path_factory.mktemp("photos")
-    cv2.imwrite(str(folder / "astronaut.jpg"), astronaut_bgr)
-    (folder / "party").mkdir()
-    cv2.imwrite(str(folder / "party" / "group.png"), group_photo())
-    cv2.imwrite(str(folder / "coffee.jpg"), np.ascontiguousarray(data.coffee()[:, :, ::-1]))
-    (folder / "notes.jpg").write_text("these are not pixels")
-    _, buf = cv2.imencode(".jpg", astronaut_bgr)
-    (folder / "cut.jpg").write_bytes(buf.tobytes()[: len(buf) // 3])
-    return folder
+    return write_mixed_photo_folder(tmp_path_factory.mktemp("photos"), astronaut_bgr)
 
 
 @pytest.fixture(scope="module")

@@ -9,12 +9,11 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import cv2
 import httpx
 import numpy as np
 import pytest
 from integration_stack import Gateway
-from photos import group_photo
+from photos import write_mixed_photo_folder
 
 from emoticon_client import EmoticonClient, JobView
 from services.contracts import JobStatus
@@ -26,17 +25,7 @@ pytestmark = pytest.mark.integration
 @pytest.fixture(scope="module")
 def photo_folder(tmp_path_factory: pytest.TempPathFactory, astronaut_bgr: np.ndarray) -> Path:
     """The folder of tests/test_cli.py: one face, three faces (in a subfolder), none, not an image, truncated."""
-    from skimage import data
-
-    folder = tmp_path_factory.mktemp("photos")
-    cv2.imwrite(str(folder / "astronaut.jpg"), astronaut_bgr)
-    (folder / "party").mkdir()
-    cv2.imwrite(str(folder / "party" / "group.png"), group_photo())
-    cv2.imwrite(str(folder / "coffee.jpg"), np.ascontiguousarray(data.coffee()[:, :, ::-1]))
-    (folder / "notes.jpg").write_text("these are not pixels")
-    _, buf = cv2.imencode(".jpg", astronaut_bgr)
-    (folder / "cut.jpg").write_bytes(buf.tobytes()[: len(buf) // 3])
-    return folder
+    return write_mixed_photo_folder(tmp_path_factory.mktemp("photos"), astronaut_bgr)
 
 
 def test_a_batch_reports_progress_links_and_results_with_bad_files_failing_alone(
