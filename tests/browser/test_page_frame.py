@@ -1,43 +1,24 @@
-"""The frame shape on the real page, in a real Chromium, against a real gateway started with
-``EMOTICON_FRAME_SHAPE=true``: a photo of people in clear glasses gives cards that say "Frame: round" or
+"""The frame shape on the real page, in a real Chromium, against the session's real gateway (the frame
+output is on by default, ``EMOTICON_FRAME_SHAPE``): a photo of people in clear glasses gives cards that say "Frame: round" or
 "Frame: rectangular" for exactly the faces with a frame output, their emoticons have lenses of that shape, and a
 redraw through the tone control (``POST /v1/render``) keeps it."""
 
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
 import pytest
-from browser_support import free_port, start_gateway, stop_gateway, wait_ready
 from conftest import LaunchBrowser
 from seed_photos import glasses_group_photo
 from test_page import IMAGES_LOADED, api_job, emoticon_svg, open_page, upload
 
-from services.classifier import load_manifest
 from services.composer.palette import GLASSES_LENS
-from services.settings import Settings
 
 pytestmark = pytest.mark.browser
 
 LENS_ELEMENT = {"round": "circle", "rectangular": "rect"}
-
-
-@pytest.fixture(scope="module")
-def frame_gateway_url(chromium_path: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    if "frame" not in load_manifest(Settings().model_dir)["heads"]:
-        pytest.skip("models/frame.onnx is not shipped yet (manifest heads.frame, issue 11 item 4)")
-    port = free_port()
-    log_path = tmp_path_factory.mktemp("gateway-frame") / "gateway.log"
-    process = start_gateway(port, log_path, env={"EMOTICON_FRAME_SHAPE": "true"})
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        wait_ready(base_url, process, log_path)
-        yield base_url
-    finally:
-        stop_gateway(process)
 
 
 @pytest.fixture(scope="module")
@@ -53,13 +34,13 @@ def lens_tags(svg: str) -> list[str]:
 
 
 def test_cards_show_the_frame_shape_of_faces_in_glasses(
-    launch_browser: LaunchBrowser, frame_gateway_url: str, glasses_photo_path: Path
+    launch_browser: LaunchBrowser, gateway_url: str, glasses_photo_path: Path
 ):
-    faces = api_job(frame_gateway_url, glasses_photo_path)["result"]["faces"]
+    faces = api_job(gateway_url, glasses_photo_path)["result"]["faces"]
     framed = [i for i, f in enumerate(faces) if f["attributes"]["frame"] is not None]
     assert len(framed) >= 2, "too few faces in glasses were called glasses for this test to show anything"
 
-    page = open_page(launch_browser(), frame_gateway_url)
+    page = open_page(launch_browser(), gateway_url)
     upload(page, glasses_photo_path)
     page.wait_for_function(IMAGES_LOADED, arg="#faces img.emoticon, #overlay")
     cards = page.locator(".face-card")

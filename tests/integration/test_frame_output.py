@@ -1,42 +1,22 @@
-"""The frame shape end to end (issue 11 item 4), against a gateway and workers started with
-``EMOTICON_FRAME_SHAPE=true``, embedded and distributed: a photo of people in clear glasses gives a job whose JSON
+"""The frame shape end to end (issue 11 item 4), against the session's gateways and workers (the frame output is on
+by default, ``EMOTICON_FRAME_SHAPE``), embedded and distributed: a photo of people in clear glasses gives a job whose JSON
 carries ``frame`` for exactly the faces called "glasses", and their emoticons have lenses of that shape."""
 
 from __future__ import annotations
 
-import uuid
 import xml.etree.ElementTree as ET
 
 import cv2
 import pytest
-from integration_stack import TEST_REDIS_URL, Gateway, Processes, Stack, stack_env, wait_for_job
+from integration_stack import Gateway, wait_for_job
 from seed_photos import glasses_group_photo
 
-from services.classifier import load_manifest
 from services.composer.palette import GLASSES_LENS
 from services.contracts import FRAME_SHAPES
-from services.settings import Settings
 
 pytestmark = pytest.mark.integration
 
 LENS_ELEMENT = {"round": "circle", "rectangular": "rect"}
-
-
-@pytest.fixture(scope="module")
-def frame_stack(processes: Processes, redis_db15) -> Stack:
-    """Workers of every stage with the frame output on, on a key prefix of their own (the session's classifier
-    worker has it off, and would otherwise take half the jobs)."""
-    if "frame" not in load_manifest(Settings().model_dir)["heads"]:
-        pytest.skip("models/frame.onnx is not shipped yet (manifest heads.frame, issue 11 item 4)")
-    env = {**stack_env(TEST_REDIS_URL, f"it-frame-{uuid.uuid4().hex[:8]}"), "EMOTICON_FRAME_SHAPE": "true"}
-    stack = Stack(processes, env, "frame")
-    stack.start_workers()
-    return stack
-
-
-@pytest.fixture(scope="module", params=["embedded", "distributed"])
-def frame_gateway(request: pytest.FixtureRequest, frame_stack: Stack) -> Gateway:
-    return frame_stack.start_gateway(request.param)
 
 
 @pytest.fixture(scope="module")
@@ -46,8 +26,8 @@ def glasses_jpeg() -> bytes:
     return buf.tobytes()
 
 
-def test_the_job_json_carries_the_frame_of_faces_in_glasses(frame_gateway: Gateway, glasses_jpeg: bytes) -> None:
-    with frame_gateway.client() as client:
+def test_the_job_json_carries_the_frame_of_faces_in_glasses(gateway: Gateway, glasses_jpeg: bytes) -> None:
+    with gateway.client() as client:
         response = client.post(
             "/v1/jobs?renders=svg&wait=30", content=glasses_jpeg, headers={"Content-Type": "image/jpeg"}
         )
