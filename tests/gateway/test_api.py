@@ -10,26 +10,13 @@ from collections.abc import Iterator
 
 import cv2
 import numpy as np
-import pytest
 import redis
+from api_clients import client_for
 from fastapi.testclient import TestClient
 
-from gateway.app import create_app
 from services.contracts import HEAD_LABELS, FaceAttributes, HeadOutput, JobState, JobStatus
 from services.settings import Settings
 from services.worker import TASK_NAMES, queue_key
-
-
-def client_for(settings: Settings) -> TestClient:
-    return TestClient(
-        create_app(settings.model_copy(update={"mode": "distributed"})), raise_server_exceptions=False
-    )
-
-
-@pytest.fixture
-def client(redis_settings: Settings) -> Iterator[TestClient]:
-    with client_for(redis_settings) as c:
-        yield c
 
 
 def assert_error(response, status: int, code: str | None = None) -> dict:

@@ -7,16 +7,11 @@ from collections.abc import Iterator
 
 import pytest
 import redis
+from api_clients import client_for
 from fastapi.testclient import TestClient
 
-from gateway.app import create_app
 from services.settings import Settings
 from services.worker import queue_key
-
-
-def client_for(settings: Settings, **updates: object) -> TestClient:
-    app = create_app(settings.model_copy(update={"mode": "distributed", **updates}))
-    return TestClient(app, raise_server_exceptions=False)
 
 
 @pytest.fixture

@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from api_clients import client_for
 from fastapi.testclient import TestClient
 
-from gateway.app import create_app
 from services.settings import Settings
 
 ALLOWED = "http://127.0.0.1:5173"
@@ -16,11 +16,6 @@ PREFLIGHT = {
     "Access-Control-Request-Method": "POST",
     "Access-Control-Request-Headers": "content-type,x-api-key",
 }
-
-
-def client_for(settings: Settings, **updates: object) -> TestClient:
-    app = create_app(settings.model_copy(update={"mode": "distributed", **updates}))
-    return TestClient(app, raise_server_exceptions=False)
 
 
 @pytest.fixture

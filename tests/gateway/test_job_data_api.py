@@ -3,29 +3,14 @@ level in /readyz and /metrics, the new input checks."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import cv2
 import numpy as np
-import pytest
 import redis
+from api_clients import client_for
 from fastapi.testclient import TestClient
 
-from gateway.app import create_app
 from services.budget import job_footprint
 from services.settings import Settings
-
-
-def client_for(settings: Settings) -> TestClient:
-    return TestClient(
-        create_app(settings.model_copy(update={"mode": "distributed"})), raise_server_exceptions=False
-    )
-
-
-@pytest.fixture
-def client(redis_settings: Settings) -> Iterator[TestClient]:
-    with client_for(redis_settings) as c:
-        yield c
 
 
 def job_keys_in_redis(redis_db: redis.Redis, prefix: str, job_id: str) -> list[bytes]:

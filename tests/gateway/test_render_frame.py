@@ -5,24 +5,14 @@ OpenAPI schema documents both."""
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
 
-from gateway.app import create_app
 from services.composer.palette import GLASSES_LENS
 from services.contracts import EMOTIONS, EYEWEAR, FRAME_SHAPES, MASKS, SKIN_TONES
-from services.settings import Settings
 
 SVG = "{http://www.w3.org/2000/svg}"
-
-
-@pytest.fixture
-def client(redis_settings: Settings) -> Iterator[TestClient]:
-    app = create_app(redis_settings.model_copy(update={"mode": "distributed"}))
-    with TestClient(app, raise_server_exceptions=False) as c:
-        yield c
 
 
 def one_hot(labels: tuple[str, ...], label: str) -> dict:

@@ -5,28 +5,18 @@ wins; the OpenAPI schema says the label can be "unknown"."""
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
 
 import cv2
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from gateway.app import create_app
 from services.composer.palette import SKIN_FILLS, TONE_MODIFIERS, hex_to_rgb
 from services.contracts import EMOTIONS, EYEWEAR, MASKS, SKIN_TONES, TONE_UNKNOWN
-from services.settings import Settings
 
 PERSON = "\U0001f9d1"
 HUMAN_FILLS = {SKIN_FILLS[t] for t in SKIN_TONES}
 SKIN_PIXELS = (slice(118, 134), slice(112, 144))  # between the eyes of a 256 px render (drawing.py's layout)
-
-
-@pytest.fixture
-def client(redis_settings: Settings) -> Iterator[TestClient]:
-    app = create_app(redis_settings.model_copy(update={"mode": "distributed"}))
-    with TestClient(app, raise_server_exceptions=False) as c:
-        yield c
 
 
 def one_hot(labels: tuple[str, ...], label: str) -> dict:
