@@ -30,12 +30,12 @@ from services.settings import REPO_ROOT, get_settings
 
 from .data import (
     Sample,
+    holdout_paths,
     load_image,
     samples_for_emotion,
     samples_for_eyewear,
     samples_for_fairface,
     samples_for_mask,
-    holdout_paths,
 )
 from .framing import largest_face
 from .metrics import classification_report
@@ -53,7 +53,8 @@ def spread(rows: list[Sample], limit: int | None) -> list[Sample]:
     return [rows[int(i * step)] for i in range(limit)]
 
 
-def _predict(head: HeadModel, image_bgr: np.ndarray, box: FaceBox) -> np.ndarray:
+def predict_face(head: HeadModel, image_bgr: np.ndarray, box: FaceBox) -> np.ndarray:
+    """One head's probabilities for one face box, cut as serving cuts it."""
     gray = cv2.cvtColor(image_bgr, cv2.COLOR_BGR2GRAY)
     return head.predict(head.batch(image_bgr, gray, [box]))[0]
 
@@ -66,12 +67,12 @@ def evaluate_paths(head: HeadModel, detector: FaceDetector, samples: list[Sample
         image = load_image(s.dataset, s.path)
         h, w = image.shape[:2]
         y.append(s.label)
-        given.append(_predict(head, image, FaceBox.from_pixels(0, 0, w, h, w, h, 1.0)))
+        given.append(predict_face(head, image, FaceBox.from_pixels(0, 0, w, h, w, h, 1.0)))
         box = largest_face(detector, image)
         found.append(box is not None)
         for m in margins:
             if box is not None:
-                by_margin[m].append(_predict(dataclasses.replace(head, crop_margin=m), image, box))
+                by_margin[m].append(predict_face(dataclasses.replace(head, crop_margin=m), image, box))
     y_arr, given_arr, found_arr = np.array(y), np.stack(given), np.array(found)
     out = {
         "n": len(y),

@@ -8,7 +8,6 @@ glasses or sunglasses, and per race × gender group (FairFace faces) that false-
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 
 from services.classifier import FaceClassifier
@@ -16,6 +15,7 @@ from services.contracts import FaceBox
 from services.detector import FaceDetector
 
 from .data import load_image, samples_for_eyewear
+from .evaluate import predict_face
 from .framing import largest_face
 from .metrics import classification_report, expected_calibration_error
 
@@ -49,11 +49,10 @@ def evaluate_eyewear(classifier: FaceClassifier, detector: FaceDetector, limit: 
     for s in test:
         image = load_image(s.dataset, s.path)
         h, w = image.shape[:2]
-        gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
-        given.append(head.predict(head.batch(image, gray, [FaceBox.from_pixels(0, 0, w, h, w, h, 1.0)]))[0])
+        given.append(predict_face(head, image, FaceBox.from_pixels(0, 0, w, h, w, h, 1.0)))
         box = largest_face(detector, image)
         found.append(box is not None)
-        res10.append(head.predict(head.batch(image, gray, [box]))[0] if box is not None else given[-1] * np.nan)
+        res10.append(predict_face(head, image, box) if box is not None else given[-1] * np.nan)
         y.append(s.label)
     y_arr, found_arr = np.array(y), np.array(found)
     groups = np.array([s.group for s in test])

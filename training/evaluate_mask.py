@@ -8,13 +8,13 @@ under 32 px are counted apart). The FairFace false-mask rate per group is in ``f
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 
 from services.classifier import FaceClassifier
 from services.detector import FaceDetector
 
 from .data import load_image, samples_for_mask
+from .evaluate import predict_face
 from .framing import largest_face
 from .metrics import classification_report
 
@@ -33,8 +33,7 @@ def evaluate_mask(classifier: FaceClassifier, detector: FaceDetector, limit: int
         if box is None:
             missed += 1
             continue
-        gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
-        proba.append(head.predict(head.batch(image, gray, [box]))[0])
+        proba.append(predict_face(head, image, box))
         y.append(s.label)
         widths.append(box.width)
     y_arr, p_arr, w_arr = np.array(y), np.stack(proba), np.array(widths)
