@@ -8,9 +8,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     EMOTICON_MODEL_DIR=/app/models \
     EMOTICON_CACHE_DIR=/app/cache
 
-# onnxruntime links libgomp; nothing else beyond the wheels is needed (opencv is the headless build)
+# onnxruntime links libgomp; skia-python (the composer's rasteriser) links libGL/libEGL (glvnd, with libX11),
+# though it never draws on a GPU here; nothing else beyond the wheels is needed (opencv is the headless build)
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends libgomp1 \
+    && apt-get install -y --no-install-recommends libgomp1 libgl1 libegl1 \
     && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app

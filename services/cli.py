@@ -42,7 +42,7 @@ def cmd_setup(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_analyze(args: argparse.Namespace, settings: Settings) -> int:
     from tqdm import tqdm
 
-    from services.pipeline import Models, analyze
+    from services.pipeline import Models, analyze, face_png_files
 
     files = list(iter_image_paths(args.paths))
     if not files:
@@ -71,7 +71,8 @@ def cmd_analyze(args: argparse.Namespace, settings: Settings) -> int:
             record = {"path": str(path), **composed.result.model_dump(mode="json")}
             if out_dir is not None:
                 stem = f"{index:05d}_{path.stem}" if len(files) > 1 else path.stem
-                for name, data in composed.files.items():
+                rendered = {**composed.files, **face_png_files(composed.result, options)}
+                for name, data in rendered.items():
                     target = out_dir / stem / name
                     target.parent.mkdir(parents=True, exist_ok=True)
                     target.write_bytes(data)

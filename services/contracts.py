@@ -121,8 +121,8 @@ class RenderOptions(BaseModel):
     tone: ToneChoice = "auto"
     renders: RenderSet = Field(
         default="all",
-        description="'all': SVG + PNG per face and the overlay; 'svg': SVG only (live video: rasters cost "
-        "≈ 15 ms a face and 20 ms a face in the overlay)",
+        description="'all': SVG + PNG per face and the overlay; 'svg': SVG only (live video: no overlay is "
+        "drawn and PNG-encoded; a face's PNG is drawn only when first fetched either way)",
     )
     frame: FrameChoice = Field(
         default="auto",

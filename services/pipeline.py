@@ -6,6 +6,10 @@ functions; only where inputs come from and outputs go differs.
     detect_stage   bytes            -> DecodedImage, [FaceBox]
     classify_stage image, [FaceBox] -> [FaceAttributes]
     compose_stage  image, boxes, attributes, options -> ComposedImage (ImageResult + rendered files)
+
+A face's PNG is drawn from its attributes alone, so the service draws it when it is first asked for
+(``services.renders``) and the stages only draw what needs the photo (the overlay) or is cheap (the SVGs);
+``face_png_files`` draws them all for callers that want every file now (the CLI).
 """
 
 from __future__ import annotations
@@ -28,8 +32,8 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class ComposedImage:
-    """The result plus its rendered files, keyed by their path under the job: ``faces/0.svg``,
-    ``faces/0.png``, ``overlay.png``."""
+    """The result plus its rendered files, keyed by their path under the job: ``faces/0.svg`` ...,
+    ``overlay.png``. Face PNGs are not among them: ``face_png_files`` draws them."""
 
     result: ImageResult
     files: dict[str, bytes] = field(default_factory=dict)
@@ -72,21 +76,27 @@ def compose_stage(
     timings_ms: dict[str, float] | None = None,
 ) -> ComposedImage:
     """Build the ``ImageResult`` (emoji per face) and render every face as SVG, plus, when
-    ``options.renders == "all"``, as PNG and the overlay."""
+    ``options.renders == "all"``, the overlay (it needs the photo, which is not kept after the job)."""
     faces = [
         FaceResult(index=i, box=box, attributes=attrs, emoji=emoji_for(attrs, options.tone))
         for i, (box, attrs) in enumerate(zip(boxes, attributes, strict=True))
     ]
-    files: dict[str, bytes] = {}
-    rasters = options.renders == "all"
-    for face in faces:
-        files[f"faces/{face.index}.svg"] = render_svg(face.attributes, options).encode()
-        if rasters:
-            files[f"faces/{face.index}.png"] = render_png(face.attributes, options)
-    if rasters:
+    files = {f"faces/{face.index}.svg": render_svg(face.attributes, options).encode() for face in faces}
+    if options.renders == "all":
         files["overlay.png"] = render_overlay(image_bgr, faces, options)
     result = ImageResult(image=info, faces=faces, timings_ms=timings_ms or {})
     return ComposedImage(result=result, files=files)
+
+
+def face_png_path(index: int) -> str:
+    return f"faces/{index}.png"
+
+
+def face_png_files(result: ImageResult, options: RenderOptions) -> dict[str, bytes]:
+    """Every face's PNG (``options.size`` px), keyed ``faces/{n}.png``; empty when ``options.renders`` is "svg"."""
+    if options.renders != "all":
+        return {}
+    return {face_png_path(face.index): render_png(face.attributes, options) for face in result.faces}
 
 
 def analyze(

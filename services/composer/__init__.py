@@ -1,5 +1,5 @@
 """Composer: a face's attributes -> an emoticon drawn as vector graphics (SVG), its PNG, an emoji string, the
-privacy overlay on the photo and a sticker sheet. Pure functions; resvg rasterises the one SVG drawing."""
+privacy overlay on the photo and a sticker sheet. Pure functions; Skia rasterises the one SVG drawing."""
 
 from .collage import SheetLayout, render_overlay, render_sheet, sheet_layout
 from .drawing import draw_emoticon, render_svg

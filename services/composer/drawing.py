@@ -6,8 +6,8 @@ sweat, eyewear, brows (brows stay visible above sunglasses so the expression sti
 
 The SVG uses only paths and basic shapes with fills, strokes and fill-opacity: no text, filters, clip paths,
 element opacity or ids. So every renderer draws it alike, several emoticons can be inlined in one HTML page
-without id clashes, and resvg never needs an offscreen layer (clip paths and group opacity each cost a
-full-canvas layer: the clipped mask made a masked face ~40 % slower to rasterise when we measured it).
+without id clashes, and the rasteriser never needs an offscreen layer (clip paths and group opacity each cost
+a full-canvas layer: the clipped mask made a masked face ~40 % slower to rasterise when we measured it in resvg).
 """
 
 from __future__ import annotations

@@ -14,7 +14,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+import redis
 from integration_stack import Gateway, Stack, wait_for_job
+
+from services.composer import render_png
+from services.contracts import FaceAttributes, RenderOptions
 
 pytestmark = pytest.mark.integration
 
@@ -69,6 +73,42 @@ def test_svg_only_jobs_skip_the_rasters(gateway: Gateway, astronaut_jpeg: bytes)
         assert client.get(face_links["svg"]).status_code == 200
         assert client.get(f"/v1/jobs/{job['id']}/faces/0.png").status_code == 404
         assert client.get(f"/v1/jobs/{job['id']}/overlay.png").status_code == 404
+
+
+def test_face_pngs_are_drawn_on_their_first_get_and_kept_with_the_job(
+    gateway: Gateway, stack: Stack, redis_db15: redis.Redis, astronaut_jpeg: bytes
+) -> None:
+    """The composer stores the SVGs and the overlay; a face PNG is drawn when first fetched (several fetches at
+    once included), then kept until the job's expiry and deleted with the job. Distributed: seen in Redis."""
+    prefix = stack.env["EMOTICON_KEY_PREFIX"]
+    with gateway.client() as client:
+        job = client.post("/v1/jobs?size=72&tone=dark&wait=30", content=astronaut_jpeg).json()
+        assert job["status"] == "done", job
+        png_url = job["links"]["faces"][0]["png"]
+        files, job_key = f"{prefix}:file:{job['id']}", f"{prefix}:job:{job['id']}"
+        png_key = f"{files}:faces/0.png"
+        if gateway.mode == "distributed":
+            assert redis_db15.exists(f"{files}:faces/0.svg", f"{files}:overlay.png") == 2
+            assert not redis_db15.exists(png_key), "the composer drew a face PNG nobody asked for"
+
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            responses = list(pool.map(lambda _: client.get(png_url), range(8)))
+        assert {r.status_code for r in responses} == {200}
+        assert {r.headers["content-type"] for r in responses} == {"image/png"}
+        assert len({r.content for r in responses}) == 1
+        attributes = FaceAttributes.model_validate(job["result"]["faces"][0]["attributes"])
+        assert responses[0].content == render_png(attributes, RenderOptions.model_validate(job["options"]))
+        assert decode_png(responses[0].content).shape == (72, 72, 4)
+        if gateway.mode == "distributed":
+            assert redis_db15.get(png_key) == responses[0].content
+            assert redis_db15.pexpiretime(png_key) == redis_db15.pexpiretime(job_key) > 0
+        assert client.get(png_url).content == responses[0].content
+        assert client.get(f"/v1/jobs/{job['id']}/faces/1.png").status_code == 404
+
+        assert client.delete(job["links"]["self"]).status_code == 204
+        assert client.get(png_url).status_code == 404
+        if gateway.mode == "distributed":
+            assert not redis_db15.exists(png_key)
 
 
 def test_multipart_upload_and_polling(gateway: Gateway, astronaut_jpeg: bytes) -> None:

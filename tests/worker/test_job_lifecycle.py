@@ -7,6 +7,7 @@ import pytest
 from stage_jobs import submit
 
 from services.contracts import JobStatus, RenderOptions
+from services.renders import job_file
 from services.settings import Settings
 from services.store import MemoryJobStore, result_file_paths
 from services.worker import (
@@ -41,6 +42,12 @@ def test_a_done_job_keeps_exactly_its_renders(
     assert photo_and_intermediates_gone(context, job.id)
     paths = result_file_paths(done)
     assert len(paths) == (3 if renders == "all" else 1)
+    on_request = [path for path in paths if path.startswith("faces/") and path.endswith(".png")]
+    assert len(on_request) == (1 if renders == "all" else 0)
+    assert all(context.store.load_file(job.id, path) for path in paths if path not in on_request)
+    # face PNGs are drawn when first asked for, then kept like the rest
+    assert all(context.store.load_file(job.id, path) is None for path in on_request)
+    assert all(job_file(context.store, done, path) for path in on_request)
     assert all(context.store.load_file(job.id, path) for path in paths)
     # nothing else of the job is left
     if isinstance(context.store, MemoryJobStore):

@@ -64,8 +64,9 @@ def test_three_steps_finish_the_job_and_clean_up(context: StageContext, astronau
     assert done.status == JobStatus.done and done.stage is None and done.error is None
     assert len(done.result.faces) == 1 and done.result.image.width == 512
     assert set(done.result.timings_ms) == set(STAGES)
-    for path in ("faces/0.svg", "faces/0.png", "overlay.png"):
+    for path in ("faces/0.svg", "overlay.png"):
         assert context.store.load_file(job.id, path), path
+    assert context.store.load_file(job.id, "faces/0.png") is None, "face PNGs are drawn on their first GET"
     # intermediates are gone once the job is done
     assert context.store.load_upload(job.id) is None
     assert context.store.load_array(job.id, "bgr") is None
