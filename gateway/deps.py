@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader
 
+from gateway.completion import FinishedJobs
 from gateway.runners import JobRunner
 from gateway.state import GatewayState
 from services.errors import Unauthorized
@@ -35,10 +36,15 @@ def get_runner(state: Annotated[GatewayState, Depends(get_state)]) -> JobRunner:
     return state.runner
 
 
+def get_finished(state: Annotated[GatewayState, Depends(get_state)]) -> FinishedJobs:
+    return state.finished
+
+
 StateDep = Annotated[GatewayState, Depends(get_state)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 StoreDep = Annotated[JobStore, Depends(get_store)]
 RunnerDep = Annotated[JobRunner, Depends(get_runner)]
+FinishedDep = Annotated[FinishedJobs, Depends(get_finished)]
 
 
 def require_api_key(settings: SettingsDep, api_key: Annotated[str | None, Security(api_key_header)]) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from gateway.completion import FinishedJobs, RedisFinishedSubscriber
 from gateway.metrics import GatewayMetrics
 from gateway.runners import DistributedRunner, EmbeddedRunner, JobRunner
 from services.notify import Notifier, ThreadedWebhookSender
@@ -20,6 +21,7 @@ class GatewayState:
     runner: JobRunner
     metrics: GatewayMetrics
     notifier: Notifier | None = None  # webhooks and batch completion
+    finished: FinishedJobs = field(default_factory=FinishedJobs)  # wakes requests waiting for a job
     closers: list[Callable[[], None]] = field(default_factory=list)
 
     @classmethod
@@ -27,12 +29,17 @@ class GatewayState:
         store: JobStore
         runner: JobRunner
         closers: list[Callable[[], None]] = []
+        finished = FinishedJobs()
         if settings.mode == "distributed":
             store = RedisJobStore(settings)
             runner = DistributedRunner(settings, store)
             notifier = Notifier(store, celery_webhook_sender(settings))
+            subscriber = RedisFinishedSubscriber(store, finished)
+            subscriber.start()
+            closers.append(subscriber.close)
         else:
             store = MemoryJobStore(settings)
+            store.add_finished_listener(finished.notify)
             runner = EmbeddedRunner(settings, store)
             sender = ThreadedWebhookSender(settings)
             closers.append(sender.close)
@@ -45,6 +52,7 @@ class GatewayState:
             runner=runner,
             metrics=GatewayMetrics(runner, store),
             notifier=notifier,
+            finished=finished,
             closers=closers,
         )
 

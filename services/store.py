@@ -23,6 +23,8 @@ Key layout (``{p}`` = ``settings.key_prefix``)::
     {p}:stats:evictions   finished jobs evicted for room (counter, no TTL)
     {p}:budget:finished   finished jobs, oldest first (sorted set, score = finish time; Redis only)
     {p}:budget:reserved   what each unfinished job was admitted for (hash: id -> "bytes expires_at"; Redis only)
+    {p}:events:finished   pub/sub channel: the id of every job that reached done or failed (``note_finished``),
+                          published after its state; what wakes a request waiting for it (``gateway.completion``)
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ import threading
 import time
 from abc import ABC, abstractmethod
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -81,8 +83,9 @@ MIB = 1024 * 1024
 
 
 def result_file_paths(job: JobState) -> list[str]:
-    """The rendered files a done job has (``compose_stage`` writes exactly these): ``faces/{n}.svg`` per face,
-    plus ``faces/{n}.png`` and ``overlay.png`` unless it was submitted with ``renders=svg``."""
+    """The rendered files a done job can have: ``faces/{n}.svg`` per face, plus ``faces/{n}.png`` and
+    ``overlay.png`` unless it was submitted with ``renders=svg``. ``compose_stage`` writes the SVGs and the overlay;
+    a face PNG is written when it is first asked for (``services.renders``)."""
     if job.result is None:
         return []
     rasters = job.options.renders == "all"
@@ -170,7 +173,9 @@ class JobStore(ABC):
 
     @abstractmethod
     def note_finished(self, job_id: str) -> None:
-        """``job_id`` is done or failed: it no longer counts as in flight and may be evicted, oldest first."""
+        """``job_id`` is done or failed (its state already says so): it no longer counts as in flight and may be
+        evicted, oldest first; whoever waits for it is told (``finished_channel`` or the memory store's
+        listeners)."""
 
     @abstractmethod
     def forget(self, job_id: str) -> None:
@@ -208,6 +213,11 @@ class JobStore(ABC):
 
     def attempts_key(self, job_id: str) -> str:
         return f"{self.prefix}:attempts:{job_id}"
+
+    @property
+    def finished_channel(self) -> str:
+        """The pub/sub channel ``note_finished`` publishes each finished job's id on (Redis)."""
+        return f"{self.prefix}:events:finished"
 
     def job_id_of(self, key: str) -> str | None:
         """The job a key belongs to (inverse of the layout above), or None for keys that are no job's."""
@@ -430,6 +440,7 @@ class RedisJobStore(JobStore):
             pipe.hdel(self._reserved_key, job_id)
             # jobs that expired on their own leave the index within one TTL
             pipe.zremrangebyscore(self._finished_key, "-inf", time.time() - self.ttl_s)
+            pipe.publish(self.finished_channel, job_id)  # wakes waiting requests: one round trip with the rest
             pipe.execute()
         except redis.RedisError as exc:
             raise ServiceUnavailable(f"redis: {exc}") from exc
@@ -559,6 +570,7 @@ class MemoryJobStore(JobStore):
         self._used = 0
         self._extra = 0  # sum of _JobBytes.extra
         self._evictions = 0
+        self._finished_listeners: list[Callable[[str], None]] = []
 
     # bookkeeping (lock held) ---------------------------------------------------------------------------------
     def _entry_locked(self, job_id: str) -> _JobBytes:
@@ -708,13 +720,19 @@ class MemoryJobStore(JobStore):
     def note_finished(self, job_id: str) -> None:
         with self._lock:
             entry = self._jobs.get(job_id)
-            if entry is None:
-                return
-            self._extra -= entry.extra
-            entry.finished = True
-            self._finished[job_id] = None
-            self._finished.move_to_end(job_id)
-            self._evict_locked(0, keep=job_id)
+            if entry is not None:
+                self._extra -= entry.extra
+                entry.finished = True
+                self._finished[job_id] = None
+                self._finished.move_to_end(job_id)
+                self._evict_locked(0, keep=job_id)
+        for listener in list(self._finished_listeners):
+            listener(job_id)
+
+    def add_finished_listener(self, listener: Callable[[str], None]) -> None:
+        """Call ``listener(job_id)`` (on the finishing thread, after the state is saved) for every job that
+        finishes: the embedded counterpart of ``finished_channel``."""
+        self._finished_listeners.append(listener)
 
     def forget(self, job_id: str) -> None:
         with self._lock:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 import threading
@@ -14,14 +13,16 @@ from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
-from gateway.deps import RunnerDep, SettingsDep, StoreDep
+from gateway.completion import wait_for_job
+from gateway.deps import FinishedDep, RunnerDep, SettingsDep, StoreDep
 from gateway.runners import JobRunner
 from gateway.schemas import API_PREFIX, ErrorResponse, JobCreated, JobView, job_links, job_path, job_view
 from gateway.uploads import read_upload
 from services.budget import job_footprint
 from services.contracts import JobState, JobStatus, RenderOptions, RenderSet, ToneChoice
 from services.errors import EmoticonError, InvalidRequest, NotFound, Overloaded
-from services.imaging import decoded_nbytes
+from services.imaging import check_upload, decoded_nbytes
+from services.renders import job_file
 from services.settings import Settings
 from services.store import JobStore
 from services.webhooks import check_callback_url
@@ -31,7 +32,6 @@ log = logging.getLogger(__name__)
 router = APIRouter(prefix=f"{API_PREFIX}/jobs", tags=["jobs"])
 
 JOB_ID = re.compile(r"^[0-9a-f]{32}$")
-WAIT_POLL_S = 0.02
 RETRY_AFTER_S = 2
 _submit_lock = threading.Lock()
 
@@ -47,15 +47,6 @@ UPLOAD_BODY = {
     "description": "the photo: a multipart field named `file`, or the raw body (JPEG, PNG, WebP or BMP)",
 }
 ERRORS = {code: {"model": ErrorResponse} for code in (400, 401, 404, 413, 415, 422, 429, 503)}
-
-
-def validate_image(data: bytes, settings: Settings) -> None:
-    """Reject what the detector stage would reject, before queueing: ``decode_image`` checks the type by
-    content (``sniff_image_type``), the pixel count from the header, then decodes (truncation, corruption).
-    Its typed errors propagate (415, 400, 413)."""
-    from services.imaging import decode_image
-
-    decode_image(data, settings)
 
 
 def load_job_or_404(store: JobStore, job_id: str) -> JobState:
@@ -113,18 +104,6 @@ def create_job(
     return job
 
 
-async def wait_for_job(store: JobStore, job_id: str, seconds: float) -> JobState | None:
-    """The job once done or failed, polling every 20 ms for at most ``seconds``; None if still running."""
-    deadline = time.monotonic() + seconds
-    while True:
-        job = await run_in_threadpool(store.load_job, job_id)
-        if job is not None and job.status in (JobStatus.done, JobStatus.failed):
-            return job
-        if time.monotonic() >= deadline:
-            return None
-        await asyncio.sleep(WAIT_POLL_S)
-
-
 @router.post(
     "",
     status_code=status.HTTP_202_ACCEPTED,
@@ -138,6 +117,7 @@ async def submit_job(
     settings: SettingsDep,
     store: StoreDep,
     runner: RunnerDep,
+    finished: FinishedDep,
     size: Annotated[int, Query(ge=16, le=1024, description="PNG side in pixels")] = 256,
     tone: Annotated[ToneChoice, Query(description="auto uses the detected skin tone")] = "auto",
     renders: Annotated[
@@ -159,13 +139,14 @@ async def submit_job(
         await run_in_threadpool(check_callback_url, callback_url, settings)  # DNS: not on the event loop
     data = await read_upload(request, settings)
     await run_in_threadpool(check_queue_depth, settings, runner)  # early too: refusing a flood costs little
-    await run_in_threadpool(validate_image, data, settings)
+    # what the detector would refuse, without decoding it in full here too (services.imaging.check_upload)
+    await run_in_threadpool(check_upload, data, settings)
     job = await run_in_threadpool(create_job, data, options, settings, store, runner, callback_url)
     location = {"Location": job_path(job.id)}
     if wait > 0:
-        finished = await wait_for_job(store, job.id, wait)
-        if finished is not None:
-            return JSONResponse(job_view(finished).model_dump(mode="json"), headers=location)
+        done = await wait_for_job(store, finished, job.id, wait)  # woken by the job's announcement
+        if done is not None:
+            return JSONResponse(job_view(done).model_dump(mode="json"), headers=location)
     body = JobCreated(id=job.id, status=job.status, links=job_links(job))
     return JSONResponse(body.model_dump(mode="json"), status_code=status.HTTP_202_ACCEPTED, headers=location)
 
@@ -196,7 +177,7 @@ def _rendered_file(store: JobStore, job_id: str, path: str, media_type: str) -> 
     job = load_job_or_404(store, job_id)
     if job.status != JobStatus.done:
         raise NotFound(f"job {job_id} is {job.status.value}; renders exist once it is done", code="not_ready")
-    data = store.load_file(job_id, path)
+    data = job_file(store, job, path)  # a face PNG is drawn on its first request
     if data is None:
         raise NotFound(f"job {job_id} has no {path}")
     return Response(data, media_type=media_type, headers={"Cache-Control": "private, max-age=300"})
