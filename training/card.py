@@ -49,16 +49,19 @@ def _per_class_table(report: dict) -> list[str]:
     return lines
 
 
-def _training_summary(run_dir: Path) -> list[str]:
+def _training_summary(run_dir: Path, select_on: str = "accuracy") -> list[str]:
     path = run_dir / "metrics.jsonl"
     if not path.exists():
         return ["(no training log found)"]
     rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-    best = max(rows, key=lambda r: r["val_accuracy"])
+    key = "val_macro_f1" if select_on == "macro_f1" else "val_accuracy"
+    best = max(rows, key=lambda r: r[key])
     minutes = sum(r["seconds"] for r in rows) / 60
+    chosen = (f"best validation macro-F1 {best['val_macro_f1']:.3f} (accuracy {_pct(best['val_accuracy'])})"
+              if key == "val_macro_f1" else f"best validation accuracy {_pct(best['val_accuracy'])}")
     return [
-        f"{len(rows)} epochs logged, {minutes:.0f} min of training on 2 CPU cores; best validation accuracy "
-        f"{_pct(best['val_accuracy'])} at epoch {best['epoch'] + 1} (those weights are shipped).",
+        f"{len(rows)} epochs logged, {minutes:.0f} min of training on 2 CPU cores; {chosen} at epoch "
+        f"{best['epoch'] + 1} (those weights are shipped).",
     ]
 
 
@@ -183,10 +186,33 @@ def _mask_section(ev: dict | None) -> list[str]:
     return lines
 
 
+def card_sections(text: str) -> dict[str, list[str]]:
+    """A card's ``## `` sections by heading: the lines under each heading, up to the next one."""
+    sections: dict[str, list[str]] = {}
+    current: list[str] | None = None
+    for line in text.splitlines():
+        if line.startswith("## "):
+            current = sections.setdefault(line[3:].strip(), [])
+        elif current is not None:
+            current.append(line)
+    return sections
+
+
+def carried_sections(card_path: Path, entry: dict | None) -> dict[str, list[str]]:
+    """The current card's sections, when it describes the very weights the manifest ships (same sha256 prefix):
+    a later session that re-evaluates a head without its training run (kept outside the work tree) keeps the
+    training record and the training-time test results instead of losing them. Else {}."""
+    if entry is None or not card_path.exists():
+        return {}
+    text = card_path.read_text()
+    return card_sections(text) if f"sha256 `{entry['sha256'][:16]}…`" in text else {}
+
+
 def write_card(head: str, models_dir: Path, runs_dir: Path) -> Path:
     manifest = _load(models_dir / "manifest.json") or {"heads": {}}
     entry = manifest["heads"].get(head)
     report = _load(runs_dir / head / "test_report.json")
+    carried = carried_sections(models_dir / "cards" / f"{head}.md", entry)
     notes_path = REPO_ROOT / "training" / "cards" / f"{head}.md"
     notes = notes_path.read_text().strip() if notes_path.exists() else ""
     spec = HEADS[head]
@@ -204,6 +230,12 @@ def write_card(head: str, models_dir: Path, runs_dir: Path) -> Path:
             *([f"- Calibrated: temperature {entry['calibration']['temperature']} fitted on val (real photos), baked "
                f"into the ONNX; test ECE {entry['calibration']['test_ece_before']:.3f} → "
                f"{entry['calibration']['test_ece_after']:.3f}."] if entry.get("calibration") else []),
+            *([f"- Decision: a present label ({', '.join(entry['labels'][1:])}) is answered only when their summed "
+               f"probability ≥ {entry['decision']['min_present']} (`services.classifier.heads.decide`), chosen on "
+               f"{entry['decision']['chosen_on']} (best macro-F1 keeping recall ≥ {entry['decision']['min_recall']}): "
+               f"val macro-F1 {entry['decision']['val_argmax']['macro_f1']:.3f} → {entry['decision']['val']['macro_f1']:.3f}, "
+               f"false-present rate {_pct(entry['decision']['val_argmax']['false_present_rate'])} → "
+               f"{_pct(entry['decision']['val']['false_present_rate'])}."] if entry.get("decision") else []),
             *([f"- `unknown` when colourfulness < {entry['unknown_rule']['min_colourfulness']} or the within-one-step confidence < "
                f"{entry['unknown_rule']['min_confidence']} (`services.classifier.tone`)."]
               if entry.get("unknown_rule") else []),
@@ -213,7 +245,10 @@ def write_card(head: str, models_dir: Path, runs_dir: Path) -> Path:
             "",
         ]
     lines += ["## Target", "", TARGETS[head], ""]
-    lines += ["## Training", ""] + _training_summary(runs_dir / head) + [""]
+    if (runs_dir / head / "metrics.jsonl").exists() or "Training" not in carried:
+        lines += ["## Training", ""] + _training_summary(runs_dir / head, spec.select_on) + [""]
+    else:
+        lines += ["## Training", *[x for x in carried["Training"] if not x.startswith("Recipe:")]]
     lines += [f"Recipe: `python -m training {head}` — {spec.epochs} epochs, batch {spec.batch_size}, SGD "
               f"(Nesterov, momentum 0.9, weight decay 5e-4), 1 warm-up epoch then cosine from lr {spec.lr}, label "
               f"smoothing {spec.label_smoothing}, {'class-balanced sampling, ' if spec.balanced else ''}"
@@ -229,6 +264,8 @@ def write_card(head: str, models_dir: Path, runs_dir: Path) -> Path:
         for d, v in targets.get("per_dataset_accuracy", {}).items():
             lines.append(f"- accuracy on {d} test images: {_pct(v)}")
         lines += ["", *_per_class_table(report), "", f"![confusion matrix]({head}_confusion.png)", ""]
+    elif "Test results" in carried:
+        lines += carried["Test results"]
     else:
         lines += ["No test report found.", ""]
     if head == "skin_tone":

@@ -37,12 +37,14 @@ def evaluate_mask(classifier: FaceClassifier, detector: FaceDetector, limit: int
         y.append(s.label)
         widths.append(box.width)
     y_arr, p_arr, w_arr = np.array(y), np.stack(proba), np.array(widths)
-    out = {"n": len(test), "res10_missed": missed, "res10_path": classification_report(y_arr, p_arr, head.labels),
+    pred = head.decide(p_arr)  # what the service answers
+    out = {"n": len(test), "res10_missed": missed,
+           "res10_path": classification_report(y_arr, p_arr, head.labels, pred),
            "by_face_width": {}}
     for name, lo, hi in WIDTH_BUCKETS:
         inside = (w_arr >= lo) & (w_arr < hi)
         if inside.any():
-            r = classification_report(y_arr[inside], p_arr[inside], head.labels)
+            r = classification_report(y_arr[inside], p_arr[inside], head.labels, pred[inside])
             out["by_face_width"][name] = {"n": int(inside.sum()), "accuracy": round(r["accuracy"], 4),
                                           "per_class_recall": {k: v["recall"] for k, v in r["per_class"].items()}}
     return out

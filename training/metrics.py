@@ -16,10 +16,14 @@ def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, n: int) -> np.ndarr
     return cm
 
 
-def classification_report(y_true: np.ndarray, proba: np.ndarray, labels: Sequence[str]) -> dict:
-    """Accuracy, macro-F1, per-class recall/precision/F1 and the confusion matrix."""
+def classification_report(
+    y_true: np.ndarray, proba: np.ndarray, labels: Sequence[str], y_pred: np.ndarray | None = None
+) -> dict:
+    """Accuracy, macro-F1, per-class recall/precision/F1 and the confusion matrix, of ``y_pred`` (the answered
+    labels, when a decision rule differs from the top probability) or else of ``proba``'s argmax."""
     n = len(labels)
-    y_pred = proba.argmax(axis=1) if len(proba) else np.zeros(0, int)
+    if y_pred is None:
+        y_pred = proba.argmax(axis=1) if len(proba) else np.zeros(0, int)
     cm = confusion_matrix(y_true, y_pred, n)
     support = cm.sum(axis=1)
     predicted = cm.sum(axis=0)

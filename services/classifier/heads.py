@@ -82,6 +82,9 @@ class HeadModel:
     session: ort.InferenceSession
     unknown_rule: UnknownToneRule | None = None  # skin_tone only: when to answer "unknown"
     region: dict[str, float] | None = None  # a sub-box of the face (services.crop.region_box), e.g. the eyes
+    # Answer something other than labels[0] ("none") only when those labels' summed probability reaches this
+    # (manifest ``decision.min_present``; chosen on validation photos, see the head's card). None: plain argmax.
+    min_present: float | None = None
 
     @classmethod
     def from_manifest(cls, name: str, entry: dict, model_dir: Path, threads: int = 1) -> HeadModel:
@@ -114,6 +117,7 @@ class HeadModel:
             session=session,
             unknown_rule=UnknownToneRule.from_manifest(entry) if name == "skin_tone" else None,
             region=entry.get("region"),
+            min_present=entry.get("decision", {}).get("min_present"),
         )
 
     def batch(self, image_bgr: np.ndarray, image_gray: np.ndarray, boxes: list[FaceBox]) -> np.ndarray:
@@ -140,11 +144,27 @@ class HeadModel:
         """Probabilities ``N x len(labels)``."""
         return softmax(self.session.run(None, {"input": batch})[0])
 
+    def decide(self, probabilities: np.ndarray) -> np.ndarray:
+        """The answered label index of each row of ``N x len(labels)`` probabilities (:func:`decide`)."""
+        return decide(probabilities, self.min_present)
+
+
+def decide(probabilities: np.ndarray, min_present: float | None = None) -> np.ndarray:
+    """Label index per row of ``N x K`` probabilities whose column 0 is the absent class ("none"): the top
+    label, except that a present label (1..K-1) is answered only when columns 1..K-1 sum to ``min_present`` or
+    more — else 0. A near tie between "none" and glasses then draws no glasses."""
+    p = np.atleast_2d(probabilities)
+    top = p.argmax(axis=1)
+    if min_present is None:
+        return top
+    present = p[:, 1:].sum(axis=1) >= min_present
+    return np.where(present, 1 + p[:, 1:].argmax(axis=1), 0)
+
 
 def head_output(head: HeadModel, probabilities: np.ndarray, label: str | None = None) -> HeadOutput:
-    """One face's answer of ``head``: its top label (or ``label``) and every label's probability."""
+    """One face's answer of ``head``: its decided label (or ``label``) and every label's probability."""
     return HeadOutput(
-        label=label if label is not None else head.labels[int(probabilities.argmax())],
+        label=label if label is not None else head.labels[int(head.decide(probabilities)[0])],
         probabilities={name: round(float(v), 5) for name, v in zip(head.labels, probabilities)},
     )
 

@@ -1,0 +1,24 @@
+"""The decision rule of a head with an absent class (pure function): when a present label is answered."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from services.classifier.heads import decide
+
+
+def test_without_a_rule_the_top_label_is_answered() -> None:
+    p = np.array([[0.2, 0.5, 0.3], [0.6, 0.3, 0.1]])
+    assert decide(p).tolist() == [1, 0]
+
+
+def test_a_near_tie_with_none_answers_none() -> None:
+    p = np.array([[0.47, 0.48, 0.05], [0.30, 0.40, 0.30], [0.10, 0.20, 0.70]])
+    # present sums: 0.53, 0.70, 0.90
+    assert decide(p, 0.65).tolist() == [0, 1, 2]
+
+
+def test_present_labels_pool_their_probability_before_the_best_of_them_is_answered() -> None:
+    p = np.array([[0.40, 0.32, 0.28]])  # none is the top label, but glasses and sunglasses together are 0.6
+    assert decide(p, 0.55).tolist() == [1]
+    assert decide(p).tolist() == [0]
