@@ -7,6 +7,8 @@ import { describeFace } from "./labels.js";
 const RATE_WINDOW_MS = 5000; // round trips per second are measured over this sliding window
 const MAX_LIVE_ERRORS = 3; // consecutive failed frames before live mode gives up
 const LIVE_PNG_SIZE = 64; // the server renders a PNG per face for every job: keep it small for live frames
+const LIVE_IN_FLIGHT = 2; // live frames on their way at once (see LiveSession)
+const STICKER_REDRAW_RATIO = 1.25; // a sticker's SVG is drawn again when its width changes by more than this
 
 export class CameraError extends Error {
   constructor(code, message) {
@@ -107,7 +109,10 @@ export class Camera {
 
 /**
  * Live mode: send a frame, wait for its answer, draw each face's emoticon over the video, send the next frame.
- * One request in flight at a time, so the rate adapts to the server; the measured rate is shown on the page.
+ * LIVE_IN_FLIGHT lanes do this side by side, so the next frame is grabbed, encoded and uploaded while the server
+ * analyses the one before (the server's time, not the sum of the browser's and the server's, sets the rate).
+ * Each lane waits for its own answer, so the rate still adapts to the server; an answer older than the one on
+ * screen is dropped. The measured rate is shown on the page.
  */
 export class LiveSession {
   /**
@@ -119,31 +124,40 @@ export class LiveSession {
     this.camera = camera;
     this.view = view;
     this.running = false;
+    this.generation = 0; // bumped by start and stop: lanes of an earlier session end at their next step
     this.completions = [];
     this.total = 0;
     this.errors = 0;
-    this.emoticons = new Map(); // labels + tone -> object URL of an SVG drawn by the server
+    this.sent = 0; // frames sent in this session: each frame's sequence number
+    this.shown = 0; // sequence number of the frame whose answer is on screen
+    this.emoticons = new Map(); // labels + tone -> promise of the object URL of an SVG drawn by the server
     this.stickers = [];
   }
 
   start() {
     if (this.running) return;
     this.running = true;
+    const generation = ++this.generation;
     this.completions = [];
     this.errors = 0;
+    this.sent = 0;
+    this.shown = 0;
     this.startedAt = performance.now();
-    this.loop();
+    for (let lane = 0; lane < LIVE_IN_FLIGHT; lane += 1) this.loop(generation);
   }
 
   stop() {
     this.running = false;
+    this.generation += 1;
     this.view.layer.replaceChildren();
     this.stickers = [];
     this.view.faces.textContent = "";
   }
 
-  async loop() {
-    while (this.running) {
+  /** One lane: grab, send, draw, repeat, while the session `generation` lasts. */
+  async loop(generation) {
+    const live = () => this.running && this.generation === generation;
+    while (live()) {
       if (document.hidden) {
         await new Promise((resolve) => setTimeout(resolve, 250));
         continue;
@@ -151,6 +165,8 @@ export class LiveSession {
       const sent = performance.now();
       try {
         const frame = await this.camera.frame(this.view.maxSide, 0.8);
+        if (!live()) return; // stopped while the frame was encoded: send nothing more
+        const seq = ++this.sent;
         const job = await analyzeImage(frame, {
           wait: 10,
           tone: this.view.tone(),
@@ -158,12 +174,13 @@ export class LiveSession {
           renders: "svg", // stickers are SVG: no PNG or overlay rasters per frame
           filename: "frame.jpg",
         });
-        if (!this.running) return;
-        await this.draw(job);
+        if (!live()) return;
+        const drawn = await this.draw(job, seq, generation);
+        if (!live()) return;
         this.errors = 0;
-        this.record(performance.now() - sent, job);
+        if (drawn) this.record(performance.now() - sent, job);
       } catch (err) {
-        if (!this.running) return;
+        if (!live()) return;
         this.errors += 1;
         if (this.errors >= MAX_LIVE_ERRORS) {
           this.running = false;
@@ -197,36 +214,57 @@ export class LiveSession {
     const key = [a.emotion.label, a.eyewear.label, a.mask.label, a.skin_tone.label, job.options?.tone].join("|");
     let url = this.emoticons.get(key);
     if (!url) {
-      url = URL.createObjectURL(await fetchJobFile(job.id, `faces/${face.index}.svg`));
+      // The promise is kept, so two lanes asking at once fetch the SVG once; a failed fetch is forgotten.
+      url = fetchJobFile(job.id, `faces/${face.index}.svg`).then((blob) => URL.createObjectURL(blob));
+      url.catch(() => this.emoticons.delete(key));
       this.emoticons.set(key, url);
     }
     return url;
   }
 
-  async draw(job) {
+  /**
+   * Draw the faces of `job`, the answer to frame `seq` of session `generation`, unless a newer frame's answer
+   * is on screen already or the session ended.
+   * @returns {Promise<boolean>} whether it was drawn
+   */
+  async draw(job, seq, generation) {
+    const current = () => this.running && this.generation === generation && seq > this.shown;
+    if (!current()) return false;
     const faces = job.result?.faces ?? [];
     const urls = await Promise.all(faces.map((face) => this.emoticonUrl(job, face)));
-    while (this.stickers.length > faces.length) this.stickers.pop().remove();
+    if (!current()) return false;
+    this.shown = seq;
+    while (this.stickers.length > faces.length) this.stickers.pop().slot.remove();
     while (this.stickers.length < faces.length) {
-      const sticker = el("img", { class: "sticker", alt: "" });
-      this.view.layer.append(sticker);
-      this.stickers.push(sticker);
+      const img = el("img", { class: "sticker", alt: "" });
+      const slot = el("div", { class: "sticker-slot" }, img);
+      this.view.layer.append(slot);
+      this.stickers.push({ slot, img, width: 0 });
     }
+    const { clientWidth: layerWidth, clientHeight: layerHeight } = this.view.layer;
     faces.forEach((face, i) => {
       const r = face.box.relative;
       const sticker = this.stickers[i];
       // A little larger than the box, centred on it, so the emoticon covers the whole face.
       const grow = 0.35;
-      Object.assign(sticker.style, {
-        left: `${(r.x - (r.width * grow) / 2) * 100}%`,
-        top: `${(r.y - (r.height * grow) / 2) * 100}%`,
-        width: `${r.width * (1 + grow) * 100}%`,
-      });
-      if (sticker.getAttribute("src") !== urls[i]) sticker.src = urls[i];
-      sticker.alt = `Face ${i + 1}: ${describeFace(face)}`;
+      const width = r.width * (1 + grow) * layerWidth; // px
+      // The slot moves and scales the emoticon as one small compositor layer (a transform, no layout): the SVG
+      // is drawn again only when its width is off by more than STICKER_REDRAW_RATIO, not on every frame of the
+      // glide (without a GPU, Chromium draws and composites on the CPU that also analyses the frames).
+      if (!sticker.width || Math.max(width / sticker.width, sticker.width / width) > STICKER_REDRAW_RATIO) {
+        sticker.width = width;
+        sticker.img.style.width = `${width}px`;
+      }
+      const left = (r.x - (r.width * grow) / 2) * layerWidth;
+      const top = (r.y - (r.height * grow) / 2) * layerHeight;
+      const scale = sticker.width > 0 ? width / sticker.width : 1; // 0 while the layer is not laid out
+      sticker.slot.style.transform = `translate(${left}px, ${top}px) scale(${scale})`;
+      if (sticker.img.getAttribute("src") !== urls[i]) sticker.img.src = urls[i];
+      sticker.img.alt = `Face ${i + 1}: ${describeFace(face)}`;
     });
     this.view.layer.dataset.faceCount = String(faces.length);
     this.view.faces.textContent =
       faces.length === 0 ? "No face in view" : faces.length === 1 ? "1 face" : `${faces.length} faces`;
+    return true;
   }
 }
