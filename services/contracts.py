@@ -146,6 +146,17 @@ class ImageResult(BaseModel):
     timings_ms: dict[str, float] = Field(default_factory=dict, description="per stage wall time")
 
 
+class StageHandoff(BaseModel):
+    """What a stage hands the next one of the same job: the detector's image info and boxes, then the
+    classifier's attributes, and each stage's wall time. A few KB of JSON, carried in the next stage's Celery
+    message (distributed) or passed along in process (embedded); the decoded photo stays in the job store."""
+
+    image: ImageInfo | None = None
+    boxes: list[FaceBox] | None = None
+    attributes: list[FaceAttributes] | None = None
+    timings_ms: dict[str, float] = Field(default_factory=dict)
+
+
 class JobStatus(str, Enum):
     queued = "queued"
     running = "running"

@@ -1,4 +1,4 @@
-"""Where jobs live between requests and stages: job state, upload bytes, intermediate arrays/JSON, renders.
+"""Where jobs live between requests and stages: job state, upload bytes, the decoded image, renders.
 
 Two implementations with one interface: ``RedisJobStore`` (distributed mode: gateway and workers share it) and
 ``MemoryJobStore`` (embedded mode: one process). Every key of a job expires at the same instant: the job key's
@@ -15,7 +15,6 @@ Key layout (``{p}`` = ``settings.key_prefix``)::
     {p}:job:{id}          JobState JSON
     {p}:img:{id}          upload bytes
     {p}:arr:{id}:{name}   numpy array (.npy bytes, no pickle), e.g. the decoded HxWx3 uint8 BGR image
-    {p}:json:{id}:{name}  intermediate JSON, e.g. boxes after detection
     {p}:file:{id}:{path}  a rendered file, e.g. faces/0.svg, overlay.png
     {p}:attempts:{id}     stage runs of the job that started and never ended (a dead process), an integer
     {p}:batch:{id}        BatchState JSON (services.batches); {p}:batch:{id}:finished the set of its finished jobs
@@ -38,7 +37,6 @@ from abc import ABC, abstractmethod
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import redis
@@ -74,10 +72,10 @@ def _bucket_fields(seconds: float) -> list[str]:
 
 
 # What a stage keeps of a job only while it runs (dropped, with the upload, when the job is done or failed).
+# The boxes and attributes are not kept here: they travel with the stage messages (``StageHandoff``).
 INTERMEDIATE_ARRAYS: tuple[str, ...] = ("bgr",)
-INTERMEDIATE_JSONS: tuple[str, ...] = ("detect", "classify")
 # Key kinds that belong to one job (``{p}:{kind}:{id}...``): what the budget counts per job.
-JOB_KEY_KINDS = frozenset({"job", "img", "arr", "json", "file", "attempts"})
+JOB_KEY_KINDS = frozenset({"job", "img", "arr", "file", "attempts"})
 FINISHED = (JobStatus.done, JobStatus.failed)
 MIB = 1024 * 1024
 
@@ -205,9 +203,6 @@ class JobStore(ABC):
     def array_key(self, job_id: str, name: str) -> str:
         return f"{self.prefix}:arr:{job_id}:{name}"
 
-    def json_key(self, job_id: str, name: str) -> str:
-        return f"{self.prefix}:json:{job_id}:{name}"
-
     def file_key(self, job_id: str, path: str) -> str:
         return f"{self.prefix}:file:{job_id}:{path}"
 
@@ -232,7 +227,6 @@ class JobStore(ABC):
         ``job`` (its state, when known)."""
         keys = [self.job_key(job_id), self.upload_key(job_id), self.attempts_key(job_id)]
         keys += [self.array_key(job_id, name) for name in INTERMEDIATE_ARRAYS]
-        keys += [self.json_key(job_id, name) for name in INTERMEDIATE_JSONS]
         if job is not None:
             keys += [self.file_key(job_id, path) for path in result_file_paths(job)]
         return keys
@@ -290,30 +284,50 @@ class JobStore(ABC):
         data = self.get(self.array_key(job_id, name))
         return None if data is None else _decode_array(data)
 
-    def save_json(self, job: JobState, name: str, value: Any) -> None:
-        self.put(self.json_key(job.id, name), json.dumps(value).encode(), self.expires_at(job))
-
-    def load_json(self, job_id: str, name: str) -> Any | None:
-        data = self.get(self.json_key(job_id, name))
-        return None if data is None else json.loads(data)
-
     def save_file(self, job: JobState, path: str, data: bytes) -> None:
         self.put(self.file_key(job.id, path), data, self.expires_at(job))
 
     def load_file(self, job_id: str, path: str) -> bytes | None:
         return self.get(self.file_key(job_id, path))
 
-    def drop_intermediates(
-        self,
-        job_id: str,
-        arrays: Iterable[str] = INTERMEDIATE_ARRAYS,
-        jsons: Iterable[str] = INTERMEDIATE_JSONS,
-    ) -> None:
+    def intermediate_keys(self, job_id: str, arrays: Iterable[str] = INTERMEDIATE_ARRAYS) -> list[str]:
+        """The keys a job needs only while it runs: upload, run counter, the ``arrays`` (the decoded photo)."""
+        return [self.upload_key(job_id), self.attempts_key(job_id), *(self.array_key(job_id, a) for a in arrays)]
+
+    def drop_intermediates(self, job_id: str, arrays: Iterable[str] = INTERMEDIATE_ARRAYS) -> None:
         """Delete the upload and the intermediates (the decoded photo...) once the job no longer needs them."""
-        keys = [self.upload_key(job_id), self.attempts_key(job_id)]
-        keys += [self.array_key(job_id, name) for name in arrays]
-        keys += [self.json_key(job_id, name) for name in jsons]
-        self.delete(keys)
+        self.delete(self.intermediate_keys(job_id, arrays))
+
+    def finish_job(self, job: JobState, files: dict[str, bytes] | None = None) -> bool:
+        """Save ``job``'s final state (done or failed) with its rendered ``files`` (path -> bytes) and drop its
+        upload and intermediates, in one round trip where the store allows (``update_with``); then tell
+        ``note_finished``. False when the job is gone (deleted, evicted, expired): none of the files is kept and
+        nobody is told. The intermediates are dropped either way."""
+        files = files or {}
+        expires_at = self.expires_at(job) if files else 0.0
+        updated = self.update_with(
+            self.job_key(job.id),
+            job.model_dump_json().encode(),
+            puts={self.file_key(job.id, path): data for path, data in files.items()},
+            expires_at=expires_at,
+            deletes=self.intermediate_keys(job.id),
+        )
+        if updated and job.status in FINISHED:
+            self.note_finished(job.id)
+        return updated
+
+    def update_with(
+        self, key: str, value: bytes, puts: dict[str, bytes], expires_at: float, deletes: Iterable[str]
+    ) -> bool:
+        """``update(key, value)`` together with ``put`` of each of ``puts`` (until ``expires_at``) and ``delete``
+        of ``deletes``. When ``key`` does not exist, the puts are not kept. ``RedisJobStore`` does it in one
+        transaction; this default makes the calls one by one."""
+        self.delete(deletes)
+        if not self.update(key, value):
+            return False
+        for put_key, data in puts.items():
+            self.put(put_key, data, expires_at)
+        return True
 
 
 class RedisJobStore(JobStore):
@@ -344,6 +358,26 @@ class RedisJobStore(JobStore):
             return bool(self.client.set(key, value, xx=True, keepttl=True))
         except redis.RedisError as exc:
             raise ServiceUnavailable(f"redis: {exc}") from exc
+
+    def update_with(
+        self, key: str, value: bytes, puts: dict[str, bytes], expires_at: float, deletes: Iterable[str]
+    ) -> bool:
+        ms = round(expires_at * 1000)
+        deletes = list(deletes)
+        try:
+            pipe = self.client.pipeline(transaction=True)  # MULTI/EXEC: one round trip, applied at once
+            if ms > int(time.time() * 1000):
+                for put_key, data in puts.items():
+                    pipe.set(put_key, data, pxat=ms)
+            if deletes:
+                pipe.delete(*deletes)
+            pipe.set(key, value, xx=True, keepttl=True)
+            updated = bool(pipe.execute()[-1])
+            if not updated and puts:  # the job is gone: what was just written must not outlive it
+                self.client.delete(*puts)
+        except redis.RedisError as exc:
+            raise ServiceUnavailable(f"redis: {exc}") from exc
+        return updated
 
     def incr(self, key: str, expires_at: float) -> int:
         ms = round(expires_at * 1000)

@@ -1,10 +1,11 @@
 """The distributed mode: one Celery app, one queue per stage, a job = the chain detect → classify → compose.
 
-Messages carry only the job id (a few dozen bytes of JSON). Everything else travels through the job store
-(``services.store``) under keys that expire with the job: the upload, the decoded image (``arr:{id}:bgr``, an
-HxWx3 uint8 BGR ``.npy``), the boxes and attributes (``json:{id}:detect|classify``) and the rendered files.
-Each step reads its inputs by key and overwrites the same output keys, so running a step twice (a redelivered
-message) gives the same result.
+Each message carries the job id and what the stages before it found (``StageHandoff``: image info, boxes,
+attributes, timings; a few KB of JSON, the previous task's return value, which Celery puts first in the next
+task's arguments). The bulky data travels through the job store (``services.store``) under keys that expire
+with the job: the upload, the decoded image (``arr:{id}:bgr``, an HxWx3 uint8 BGR ``.npy``) and the rendered
+files. A redelivered or retried message carries the same handoff, and each step overwrites the same output keys,
+so running a step twice gives the same result.
 
 ``run_stage`` is the plain function behind each task; the embedded gateway calls it too, with an in-memory
 store, so both modes update job state the same way.
@@ -23,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import numpy as np
 import redis
 from celery import Celery, chain, signals
 from celery.canvas import Signature
@@ -30,14 +32,7 @@ from celery.exceptions import Ignore, Reject, SoftTimeLimitExceeded
 from celery.worker.control import inspect_command
 from kombu.exceptions import OperationalError
 
-from services.contracts import (
-    ErrorInfo,
-    FaceAttributes,
-    FaceBox,
-    ImageInfo,
-    JobState,
-    JobStatus,
-)
+from services.contracts import ErrorInfo, JobState, JobStatus, StageHandoff
 from services.errors import EmoticonError, InvalidRequest, ModelError, NotFound, ServiceUnavailable
 from services.faults import crash_if_chosen
 from services.settings import Settings, get_settings
@@ -89,7 +84,7 @@ def load_stage_models(stage: Stage, settings: Settings) -> dict[str, Any]:
 # The steps: plain functions over (job, context)
 
 
-def _detect(job: JobState, ctx: StageContext) -> dict[str, Any]:
+def _detect(job: JobState, ctx: StageContext, handoff: StageHandoff) -> StageHandoff:
     from services.pipeline import detect_stage
 
     data = ctx.store.load_upload(job.id)
@@ -99,67 +94,62 @@ def _detect(job: JobState, ctx: StageContext) -> dict[str, Any]:
     decoded, boxes = detect_stage(data, ctx.detector, ctx.settings)
     ms = round((time.perf_counter() - t0) * 1000, 2)
     ctx.store.save_array(job, "bgr", decoded.bgr)
-    ctx.store.save_json(
-        job,
-        "detect",
-        {
-            "info": decoded.info.model_dump(mode="json"),
-            "boxes": [box.model_dump(mode="json") for box in boxes],
-            "ms": ms,
-        },
-    )
-    return {"faces": len(boxes), "ms": ms}
+    return StageHandoff(image=decoded.info, boxes=boxes, timings_ms={"detector": ms})
 
 
-def _load_intermediates(job_id: str, ctx: StageContext, names: tuple[str, ...]) -> tuple[Any, list[Any]]:
+def _load_image(job_id: str, ctx: StageContext) -> np.ndarray:
+    """The decoded photo the detector stored (HxWx3 uint8 BGR); ``job_expired`` once it is gone."""
     bgr = ctx.store.load_array(job_id, "bgr")
-    values = [ctx.store.load_json(job_id, name) for name in names]
-    if bgr is None or any(v is None for v in values):
-        raise NotFound(f"the intermediate data of job {job_id} has expired", code="job_expired")
-    return bgr, values
+    if bgr is None:
+        raise NotFound(f"the decoded image of job {job_id} has expired", code="job_expired")
+    return bgr
 
 
-def _classify(job: JobState, ctx: StageContext) -> dict[str, Any]:
+def _handed(handoff: StageHandoff, stage: Stage, *fields: str) -> list[Any]:
+    """The ``fields`` of ``handoff``; a stage sent without them (a chain built wrongly) fails the job."""
+    values = [getattr(handoff, name) for name in fields]
+    missing = [name for name, value in zip(fields, values, strict=True) if value is None]
+    if missing:
+        raise EmoticonError(
+            f"the {stage} stage was sent no {', '.join(missing)} by the stages before it", code="internal_error"
+        )
+    return values
+
+
+def _classify(job: JobState, ctx: StageContext, handoff: StageHandoff) -> StageHandoff:
     from services.pipeline import classify_stage
 
-    bgr, (detected,) = _load_intermediates(job.id, ctx, ("detect",))
-    boxes = [FaceBox.model_validate(b) for b in detected["boxes"]]
+    (boxes,) = _handed(handoff, "classifier", "boxes")
+    bgr = _load_image(job.id, ctx)
     t0 = time.perf_counter()
     attributes = classify_stage(bgr, boxes, ctx.classifier)
     ms = round((time.perf_counter() - t0) * 1000, 2)
-    ctx.store.save_json(
-        job, "classify", {"attributes": [a.model_dump(mode="json") for a in attributes], "ms": ms}
+    return handoff.model_copy(
+        update={"attributes": attributes, "timings_ms": {**handoff.timings_ms, "classifier": ms}}
     )
-    return {"faces": len(attributes), "ms": ms}
 
 
-def _compose(job: JobState, ctx: StageContext) -> dict[str, Any]:
+def _compose(job: JobState, ctx: StageContext, handoff: StageHandoff) -> StageHandoff:
     from services.pipeline import compose_stage
 
-    bgr, (detected, classified) = _load_intermediates(job.id, ctx, ("detect", "classify"))
-    boxes = [FaceBox.model_validate(b) for b in detected["boxes"]]
-    attributes = [FaceAttributes.model_validate(a) for a in classified["attributes"]]
-    timings = {"detector": detected["ms"], "classifier": classified["ms"]}
+    image, boxes, attributes = _handed(handoff, "composer", "image", "boxes", "attributes")
+    bgr = _load_image(job.id, ctx)
     t0 = time.perf_counter()
-    composed = compose_stage(
-        bgr, ImageInfo.model_validate(detected["info"]), boxes, attributes, job.options, timings
-    )
+    composed = compose_stage(bgr, image, boxes, attributes, job.options, dict(handoff.timings_ms))
     ms = round((time.perf_counter() - t0) * 1000, 2)
     composed.result.timings_ms["composer"] = ms
-    for path, data in composed.files.items():
-        ctx.store.save_file(job, path, data)
     done = job.model_copy(
         update={"status": JobStatus.done, "stage": None, "result": composed.result, "updated_at": time.time()}
     )
-    if not ctx.store.update_job(done):  # deleted or evicted while it ran: leave nothing of it behind
-        ctx.store.delete([ctx.store.file_key(job.id, path) for path in composed.files])
+    # the renders, the done state and dropping the photo in one round trip; a job deleted or evicted while it
+    # ran keeps none of it
+    if not ctx.store.finish_job(done, composed.files):
         raise NotFound(f"job {job.id} was deleted while it ran", code="job_deleted")
-    ctx.store.drop_intermediates(job.id, arrays=("bgr",), jsons=("detect", "classify"))
     job_finished(done, ctx)
-    return {"faces": len(composed.result.faces), "ms": ms}
+    return handoff.model_copy(update={"timings_ms": composed.result.timings_ms})
 
 
-STEPS: dict[Stage, Callable[[JobState, StageContext], dict[str, Any]]] = {
+STEPS: dict[Stage, Callable[[JobState, StageContext, StageHandoff], StageHandoff]] = {
     "detector": _detect,
     "classifier": _classify,
     "composer": _compose,
@@ -175,9 +165,7 @@ def mark_failed(job: JobState, ctx: StageContext, code: str, message: str) -> No
             "updated_at": time.time(),
         }
     )
-    updated = ctx.store.update_job(failed)
-    ctx.store.drop_intermediates(job.id, arrays=("bgr",), jsons=("detect", "classify"))
-    if updated:
+    if ctx.store.finish_job(failed):
         job_finished(failed, ctx)
 
 
@@ -187,11 +175,14 @@ def job_finished(job: JobState, ctx: StageContext) -> None:
         ctx.on_finished(job)
 
 
-def run_stage(stage: Stage, job_id: str, ctx: StageContext) -> dict[str, Any] | None:
-    """Run one stage of one job: mark it running at ``stage``, call the step, record its latency.
+def run_stage(
+    stage: Stage, job_id: str, ctx: StageContext, handoff: StageHandoff | None = None
+) -> StageHandoff | None:
+    """Run one stage of one job: mark it running at ``stage``, call the step with ``handoff`` (what the stages
+    before it returned; none for the detector), record its latency.
 
-    Returns a small summary (``{"faces", "ms"}``), or None when the chain must stop: the job is unknown or
-    expired, already finished (a redelivered message), or failed here. A typed ``EmoticonError`` marks the job
+    Returns the handoff for the next stage (the composer's: the final timings), or None when the chain must
+    stop: the job is unknown or expired, already finished (a redelivered message), or failed here. A typed ``EmoticonError`` marks the job
     failed with its code and message; any other exception is logged, marks it failed with ``internal_error`` and
     is re-raised. ``ServiceUnavailable`` (the store does not answer) is re-raised untouched: the job cannot be
     marked, and the caller may retry.
@@ -209,7 +200,7 @@ def run_stage(stage: Stage, job_id: str, ctx: StageContext) -> dict[str, Any] | 
         return None
     t0 = time.perf_counter()
     try:
-        summary = STEPS[stage](job, ctx)
+        handed = STEPS[stage](job, ctx, handoff or StageHandoff())
     except ServiceUnavailable:
         raise
     except EmoticonError as exc:
@@ -229,7 +220,7 @@ def run_stage(stage: Stage, job_id: str, ctx: StageContext) -> dict[str, Any] | 
     seconds = time.perf_counter() - t0
     ctx.store.record_stage(stage, seconds)
     log.info("stage done", extra={"job_id": job_id, "stage": stage, "duration_ms": round(seconds * 1000, 2)})
-    return summary
+    return handed
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -276,8 +267,8 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         },
         "result_backend_transport_options": {"global_keyprefix": prefix},
         "result_expires": settings.job_ttl_s,
-        # nobody reads a task's return value (job state lives in the job store; a chain passes no results), so
-        # no task writes one: two Redis commands less per stage
+        # nobody reads a task's return value from the backend (job state lives in the job store; a chain hands
+        # it to the next task in that task's message), so no task writes one: two Redis commands less per stage
         "task_ignore_result": True,
         "task_serializer": "json",
         "result_serializer": "json",
@@ -364,7 +355,10 @@ def worker_queues(stage: Stage) -> tuple[str, ...]:
 
 
 def _make_task_body(stage: Stage, settings: Settings) -> Callable[..., dict[str, Any]]:
-    def body(task: Any, job_id: str) -> dict[str, Any]:
+    def body(task: Any, *args: Any) -> dict[str, Any]:
+        # (job_id,) for the detector; (the previous stage's return value, job_id) for the stages after it
+        *previous, job_id = args
+        handoff = StageHandoff.model_validate(previous[0]) if previous else None
         try:
             ctx = stage_context(stage, settings)
         except EmoticonError as exc:
@@ -377,15 +371,15 @@ def _make_task_body(stage: Stage, settings: Settings) -> Callable[..., dict[str,
                 if not admit_run(stage, job_id, ctx):
                     raise Ignore()  # failed with worker_crashed: the chain stops
                 crash_if_chosen(stage, job_id, ctx.store, settings)
-                summary = run_stage(stage, job_id, ctx)
+                handed = run_stage(stage, job_id, ctx, handoff)
             finally:
                 end_run(job_id, ctx)
         except ServiceUnavailable as exc:
             log.warning("store unavailable; retrying", extra={"job_id": job_id, "stage": stage})
             raise task.retry(exc=exc, countdown=STORE_RETRY_COUNTDOWN_S, max_retries=STORE_RETRY_MAX) from exc
-        if summary is None:
+        if handed is None:
             raise Ignore()  # stops the chain: the next stage is not sent
-        return {"job_id": job_id, "stage": stage, **summary}
+        return handed.model_dump(mode="json")  # the next stage's first argument
 
     body.__name__ = f"{stage}_task"
     return body
@@ -429,8 +423,9 @@ def end_run(job_id: str, ctx: StageContext) -> None:
 
 
 def job_chain(app: Celery, job_id: str) -> Signature:
-    """detect → classify → compose, each on its own queue; immutable signatures carry only the job id."""
-    return chain(*(app.signature(TASK_NAMES[stage], args=(job_id,), immutable=True) for stage in STAGES))
+    """detect → classify → compose, each on its own queue, each sent the job id; Celery puts the previous
+    task's return value (its ``StageHandoff`` as JSON) before it in the arguments of the next."""
+    return chain(*(app.signature(TASK_NAMES[stage], args=(job_id,)) for stage in STAGES))
 
 
 def send_job(app: Celery, job_id: str) -> None:

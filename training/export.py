@@ -128,6 +128,7 @@ def export_head(
         },
         "crop_margin": spec.crop_margin,
         **({"region": spec.region} if spec.region else {}),
+        **({"flip_average": True} if spec.flip_average else {}),
         **({"calibration": test_report["calibration"]} if test_report.get("calibration") else {}),
         **({"unknown_rule": test_report["unknown_rule"]} if test_report.get("unknown_rule") else {}),
         "opset": OPSET,

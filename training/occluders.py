@@ -39,14 +39,16 @@ def mask_polygon(box: tuple[float, float, float, float], top: float = 0.52) -> n
 
 
 def paste_mask(
-    image_rgb: np.ndarray, box: tuple[float, float, float, float], style: str, rng: np.random.Generator | None = None
+    image_rgb: np.ndarray, box: tuple[float, float, float, float], style: str, rng: np.random.Generator | None = None,
+    top: float = 0.52,
 ) -> np.ndarray:
-    """A copy of ``H x W x 3`` uint8 RGB ``image_rgb`` with a mask of ``style`` over the face in ``box``."""
+    """A copy of ``H x W x 3`` uint8 RGB ``image_rgb`` with a mask of ``style`` over the face in ``box``; ``top``
+    is where its upper edge sits (share of the box height: 0.52 covers the nose, more leaves it out)."""
     rng = rng or np.random.default_rng(0)
     out = image_rgb.copy()
     h_img, w_img = out.shape[:2]
     area = np.zeros((h_img, w_img), np.uint8)
-    cv2.fillPoly(area, [mask_polygon(box)], 255, cv2.LINE_AA)
+    cv2.fillPoly(area, [mask_polygon(box, top)], 255, cv2.LINE_AA)
     if style == "pattern":
         names = list(MASK_COLOURS_RGB)
         base = np.array(MASK_COLOURS_RGB[names[rng.integers(len(names))]], np.float32)
@@ -67,11 +69,57 @@ def paste_mask(
         layer[:] = np.array(MASK_COLOURS_RGB[style], np.float32)
     _, y, _, h = box
     ys = (np.arange(h_img, dtype=np.float32)[:, None] - y) / max(h, 1.0)
-    shade = np.clip(1.05 - 0.25 * np.abs(ys - 0.75), 0.75, 1.05)  # folds darken away from the mask's middle
+    shade = np.clip(1.05 - 0.25 * np.abs(ys - (top + 0.23)), 0.75, 1.05)  # folds darken away from the mask's middle
     layer = layer * shade[..., None] + rng.normal(0, 4, (h_img, w_img, 1)).astype(np.float32)
     alpha = (area.astype(np.float32) / 255.0)[..., None]
     out = out.astype(np.float32) * (1 - alpha) + np.clip(layer, 0, 255) * alpha
     return out.astype(np.uint8)
+
+
+# Where a mask's upper edge sits when it is worn wrongly (share of the res10 box height, brow to chin): below
+# the nose tip (~0.66) down to the chin (~0.85). Worn correctly it sits at 0.52, over the nose.
+WRONG_WEAR_TOPS: tuple[float, float] = (0.66, 0.84)
+
+
+def transplant_mask(
+    face_rgb: np.ndarray, donor_rgb: np.ndarray, box: tuple[float, float, float, float], top: float
+) -> np.ndarray:
+    """``face_rgb`` with the real mask of ``donor_rgb`` (a crop of a masked face framed the same way) cut out
+    of the donor's mask area and pasted with its upper edge at ``top`` (share of the box height)."""
+    h_img, w_img = face_rgb.shape[:2]
+    area = np.zeros((h_img, w_img), np.uint8)
+    cv2.fillPoly(area, [mask_polygon(box)], 255, cv2.LINE_AA)
+    area = cv2.GaussianBlur(area, (3, 3), 0)
+    shift = np.float32([[1, 0, 0], [0, 1, (top - 0.52) * box[3]]])
+    layer = cv2.warpAffine(donor_rgb, shift, (w_img, h_img), borderMode=cv2.BORDER_REPLICATE)
+    alpha = (cv2.warpAffine(area, shift, (w_img, h_img)).astype(np.float32) / 255.0)[..., None]
+    out = face_rgb.astype(np.float32) * (1 - alpha) + layer.astype(np.float32) * alpha
+    return out.astype(np.uint8)
+
+
+def wear_batch(
+    x: np.ndarray, y: np.ndarray, donors: np.ndarray, box: tuple[float, float, float, float], prob: float,
+    rng: np.random.Generator, mask_label: int = 1, wrong_label: int = 2,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Synthetic wear for the mask head: each mask-free crop (label 0) of ``x`` (``N x 3 x S x S`` uint8 RGB) gets,
+    with probability ``prob``, a mask — cut out of a real masked crop of ``donors`` (two times in three) or a
+    drawn style — worn correctly (label ``mask_label``, one time in three) or below the nose / on the chin
+    (``wrong_label``). Returns new arrays; the box is jittered per face like :func:`occlude_batch`."""
+    out, labels = x.copy(), y.copy()
+    for i in np.flatnonzero((y == 0) & (rng.random(len(y)) < prob)):
+        img = np.ascontiguousarray(out[i].transpose(1, 2, 0))
+        jitter = rng.uniform(-0.05, 0.05, 4) * box[2]
+        b = (box[0] + jitter[0], box[1] + jitter[1], box[2] + jitter[2], box[3] + jitter[3])
+        wrong = rng.random() < 2 / 3
+        top = rng.uniform(*WRONG_WEAR_TOPS) if wrong else 0.52 + rng.uniform(-0.03, 0.02)
+        if len(donors) and rng.random() < 2 / 3:
+            donor = np.ascontiguousarray(donors[rng.integers(len(donors))].transpose(1, 2, 0))
+            img = transplant_mask(img, donor, b, top)
+        else:
+            img = paste_mask(img, b, MASK_STYLES[rng.integers(len(MASK_STYLES))], rng, top)
+        out[i] = img.transpose(2, 0, 1)
+        labels[i] = wrong_label if wrong else mask_label
+    return out, labels
 
 
 def face_box_in_crop(size: int, margin: float) -> tuple[float, float, float, float]:

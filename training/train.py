@@ -21,7 +21,7 @@ from .augment import augment_batch, jpeg_batch, random_erase
 from .heads import HeadSpec
 from .metrics import classification_report
 from .model import HeadNet, OrdinalNet, ordinal_loss
-from .occluders import face_box_in_crop, occlude_batch
+from .occluders import face_box_in_crop, occlude_batch, wear_batch
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,11 @@ def predict_proba(model: torch.nn.Module, x: np.ndarray, spec: HeadSpec, batch: 
     model.eval()
     out = []
     for i in range(0, len(x), batch):
-        out.append(F.softmax(model(to_input(x[i : i + batch], spec)), dim=1).numpy())
+        inputs = to_input(x[i : i + batch], spec)
+        p = F.softmax(model(inputs), dim=1)
+        if spec.flip_average:  # as serving answers (services.classifier.heads.HeadModel.predict)
+            p = (p + F.softmax(model(torch.flip(inputs, dims=[3])), dim=1)) / 2
+        out.append(p.numpy())
     return np.concatenate(out) if out else np.zeros((0, len(spec.labels)), np.float32)
 
 
@@ -107,6 +111,7 @@ def train_head(
         log.info("resumed %s at epoch %d of %d (was planned for %d; best val acc %.4f)",
                  spec.name, start_epoch, epochs, state["epochs"], best_acc)
 
+    donors = train.x[train.y == 1] if spec.wear_prob > 0 else train.x[:0]  # real masked crops (mask head)
     for epoch in range(start_epoch, epochs):
         rng = np.random.default_rng(seed * 1000 + epoch)
         order = _epoch_order(train.y, spec.balanced, rng, spec.balance_power)
@@ -117,7 +122,10 @@ def train_head(
             step = epoch * steps_per_epoch + b
             for group in optimiser.param_groups:
                 group["lr"] = _lr_at(step, total_steps, warmup, spec.lr)
-            batch = train.x[idx]
+            batch, batch_y = train.x[idx], train.y[idx]
+            if spec.wear_prob > 0:
+                batch, batch_y = wear_batch(batch, batch_y, donors, face_box_in_crop(spec.input_size, spec.crop_margin),
+                                            spec.wear_prob, rng)
             if spec.occlude_mask_prob > 0 or spec.occlude_sunglasses_prob > 0:
                 batch = occlude_batch(batch, face_box_in_crop(spec.input_size, spec.crop_margin),
                                       spec.occlude_mask_prob, spec.occlude_sunglasses_prob, rng)
@@ -130,7 +138,7 @@ def train_head(
             x = (x - spec.mean) / spec.std
             if spec.channels_last:
                 x = x.contiguous(memory_format=torch.channels_last)
-            y = torch.as_tensor(train.y[idx])
+            y = torch.as_tensor(batch_y)
             if spec.mixup_alpha > 0:
                 lam = float(np.random.default_rng(step).beta(spec.mixup_alpha, spec.mixup_alpha))
                 perm = torch.randperm(len(idx), generator=gen)
@@ -148,11 +156,11 @@ def train_head(
             seen += len(idx)
         proba = predict_proba(model, val.x, spec)
         report = classification_report(val.y, proba, spec.labels)
-        acc = report["accuracy"]
+        acc = report[spec.select_on]
         row = {
             "epoch": epoch,
             "train_loss": loss_sum / max(1, seen),
-            "val_accuracy": acc,
+            "val_accuracy": report["accuracy"],
             "val_macro_f1": report["macro_f1"],
             "seconds": round(time.time() - t0, 1),
         }
@@ -161,7 +169,8 @@ def train_head(
             fh.write(json.dumps(row) + "\n")
         if acc > best_acc:
             best_acc = acc
-            torch.save({"model": model.state_dict(), "epoch": epoch, "val_accuracy": acc}, best_path)
+            torch.save({"model": model.state_dict(), "epoch": epoch, "val_accuracy": report["accuracy"],
+                        "val_" + spec.select_on: acc}, best_path)
             # The best-so-far ONNX, so a run cut short still leaves a usable head behind.
             from .export import export_onnx
 

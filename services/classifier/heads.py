@@ -85,6 +85,9 @@ class HeadModel:
     # Answer something other than labels[0] ("none") only when those labels' summed probability reaches this
     # (manifest ``decision.min_present``; chosen on validation photos, see the head's card). None: plain argmax.
     min_present: float | None = None
+    # Average each face's probabilities with its mirror image's (manifest ``flip_average``): the answer no longer
+    # depends on which side the light or a mask's fold falls; the head runs on a batch twice as long.
+    flip_average: bool = False
 
     @classmethod
     def from_manifest(cls, name: str, entry: dict, model_dir: Path, threads: int = 1) -> HeadModel:
@@ -118,6 +121,7 @@ class HeadModel:
             unknown_rule=UnknownToneRule.from_manifest(entry) if name == "skin_tone" else None,
             region=entry.get("region"),
             min_present=entry.get("decision", {}).get("min_present"),
+            flip_average=bool(entry.get("flip_average", False)),
         )
 
     def batch(self, image_bgr: np.ndarray, image_gray: np.ndarray, boxes: list[FaceBox]) -> np.ndarray:
@@ -141,8 +145,12 @@ class HeadModel:
         return (x - self.mean) / self.std
 
     def predict(self, batch: np.ndarray) -> np.ndarray:
-        """Probabilities ``N x len(labels)``."""
-        return softmax(self.session.run(None, {"input": batch})[0])
+        """Probabilities ``N x len(labels)`` (with ``flip_average``: the mean over each crop and its mirror)."""
+        if not self.flip_average:
+            return softmax(self.session.run(None, {"input": batch})[0])
+        both = np.concatenate([batch, batch[..., ::-1]])
+        p = softmax(self.session.run(None, {"input": np.ascontiguousarray(both)})[0])
+        return (p[: len(batch)] + p[len(batch) :]) / 2
 
     def decide(self, probabilities: np.ndarray) -> np.ndarray:
         """The answered label index of each row of ``N x len(labels)`` probabilities (:func:`decide`)."""

@@ -19,7 +19,7 @@ from training.data import load_image, read_face_labels
 from training.evaluate_tone import CASTS, apply_cast, with_mask
 from training.framing import largest_face
 
-N_FACES = 60
+N_FACES = 150
 EQUAL_AT_LEAST = 0.80
 
 

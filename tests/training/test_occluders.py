@@ -5,7 +5,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from training.occluders import MASK_STYLES, face_box_in_crop, mask_polygon, occlude_batch, paste_mask
+from training.occluders import (
+    MASK_STYLES,
+    WRONG_WEAR_TOPS,
+    face_box_in_crop,
+    mask_polygon,
+    occlude_batch,
+    paste_mask,
+    transplant_mask,
+    wear_batch,
+)
 
 
 @pytest.mark.parametrize("style", MASK_STYLES)
@@ -37,3 +46,30 @@ def test_occlude_batch_changes_only_picked_crops() -> None:
     every = occlude_batch(batch, box, 1.0, 0.0, np.random.default_rng(0))
     assert np.array_equal(none, batch)
     assert all(not np.array_equal(every[i], batch[i]) for i in range(6))
+
+
+def test_a_transplanted_mask_moves_down_when_worn_below_the_nose() -> None:
+    face = np.zeros((64, 64, 3), np.uint8)
+    face[:] = (40, 200, 60)
+    donor = np.zeros_like(face)
+    donor[:] = (230, 230, 230)  # a white mask everywhere the donor's mask area is
+    box = face_box_in_crop(64, 0.15)
+    worn = transplant_mask(face, donor, box, 0.52)
+    below = transplant_mask(face, donor, box, WRONG_WEAR_TOPS[0])
+    nose_row = int(box[1] + 0.58 * box[3])  # between 0.52 and 0.66: covered only when worn over the nose
+    centre = int(box[0] + box[2] / 2)
+    assert worn[nose_row, centre].min() > 200 and below[nose_row, centre].tolist() == [40, 200, 60]
+    assert below[int(box[1] + 0.9 * box[3]), centre].min() > 200  # the chin is covered either way
+    assert worn[: int(box[1] + 0.45 * box[3])].tolist() == face[: int(box[1] + 0.45 * box[3])].tolist()
+
+
+def test_wear_batch_relabels_only_the_mask_free_crops_it_masks() -> None:
+    rng = np.random.default_rng(3)
+    x = rng.integers(0, 255, (40, 3, 32, 32), dtype=np.uint8)
+    y = np.array([0] * 30 + [1] * 5 + [2] * 5)
+    out, labels = wear_batch(x, y, x[y == 1], face_box_in_crop(32, 0.15), 1.0, np.random.default_rng(0))
+    assert np.array_equal(out[30:], x[30:]) and np.array_equal(labels[30:], y[30:])  # masked faces untouched
+    assert set(labels[:30]) <= {1, 2} and {1, 2} <= set(labels[:30])  # every free face got a mask, both wears
+    assert all(not np.array_equal(out[i], x[i]) for i in range(30))
+    kept, same = wear_batch(x, y, x[y == 1], face_box_in_crop(32, 0.15), 0.0, np.random.default_rng(0))
+    assert np.array_equal(kept, x) and np.array_equal(same, y)

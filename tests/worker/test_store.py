@@ -35,7 +35,6 @@ def test_round_trips_every_kind_of_value(make_store, astronaut_bgr: np.ndarray) 
     store.save_job(job)
     store.save_upload(job, b"\xff\xd8upload")
     store.save_array(job, "bgr", astronaut_bgr)
-    store.save_json(job, "detect", {"boxes": [{"x": 1}], "ms": 2.5})
     store.save_file(job, "faces/0.svg", b"<svg/>")
 
     assert store.load_job(job.id) == job
@@ -43,7 +42,6 @@ def test_round_trips_every_kind_of_value(make_store, astronaut_bgr: np.ndarray) 
     array = store.load_array(job.id, "bgr")
     assert array is not None and array.dtype == np.uint8 and array.shape == astronaut_bgr.shape
     assert np.array_equal(array, astronaut_bgr)
-    assert store.load_json(job.id, "detect") == {"boxes": [{"x": 1}], "ms": 2.5}
     assert store.load_file(job.id, "faces/0.svg") == b"<svg/>"
     assert store.load_file(job.id, "faces/1.svg") is None
     assert store.load_job(uuid.uuid4().hex) is None
@@ -55,14 +53,12 @@ def test_redis_keys_follow_the_documented_layout(redis_settings: Settings, redis
     store.save_job(job)
     store.save_upload(job, b"x")
     store.save_array(job, "bgr", np.zeros((2, 3, 3), np.uint8))
-    store.save_json(job, "detect", [])
     store.save_file(job, "overlay.png", b"png")
     p = redis_settings.key_prefix
     expected = {
         f"{p}:job:{job.id}",
         f"{p}:img:{job.id}",
         f"{p}:arr:{job.id}:bgr",
-        f"{p}:json:{job.id}:detect",
         f"{p}:file:{job.id}:overlay.png",
     }
     assert {k.decode() for k in redis_db.scan_iter(match=f"{p}:*")} == expected
@@ -127,14 +123,44 @@ def test_drop_intermediates_keeps_state_and_files(make_store) -> None:
     store.save_job(job)
     store.save_upload(job, b"x")
     store.save_array(job, "bgr", np.ones((1, 1, 3), np.uint8))
-    store.save_json(job, "detect", {})
     store.save_file(job, "overlay.png", b"png")
-    store.drop_intermediates(job.id, arrays=("bgr",), jsons=("detect",))
+    store.drop_intermediates(job.id, arrays=("bgr",))
     assert store.load_upload(job.id) is None
     assert store.load_array(job.id, "bgr") is None
-    assert store.load_json(job.id, "detect") is None
     assert store.load_job(job.id) is not None
     assert store.load_file(job.id, "overlay.png") == b"png"
+
+
+def test_finish_job_saves_state_and_files_and_drops_the_photo(make_store) -> None:
+    store = make_store()
+    job = new_job()
+    store.save_job(job)
+    store.save_upload(job, b"x")
+    store.save_array(job, "bgr", np.ones((1, 1, 3), np.uint8))
+    store.start_attempt(job)
+    done = job.model_copy(update={"status": JobStatus.done})
+    assert store.finish_job(done, {"faces/0.svg": b"<svg/>", "overlay.png": b"png"})
+    assert store.load_job(job.id) == done
+    assert store.load_file(job.id, "faces/0.svg") == b"<svg/>"
+    assert store.load_file(job.id, "overlay.png") == b"png"
+    assert store.expiry_of(store.file_key(job.id, "overlay.png")) == pytest.approx(
+        store.expiry_of(store.job_key(job.id)), abs=0.002
+    )
+    assert store.load_upload(job.id) is None and store.load_array(job.id, "bgr") is None
+    assert store.expiry_of(store.attempts_key(job.id)) is None
+
+
+def test_finish_job_of_a_deleted_job_keeps_nothing(make_store) -> None:
+    store = make_store()
+    job = new_job()
+    store.save_job(job)
+    store.save_upload(job, b"x")
+    store.delete_job(job.id)
+    failed = job.model_copy(update={"status": JobStatus.failed})
+    assert not store.finish_job(failed, {"overlay.png": b"png"})
+    assert store.load_job(job.id) is None
+    assert store.load_file(job.id, "overlay.png") is None
+    assert store.load_upload(job.id) is None
 
 
 def test_stage_histogram_is_cumulative(make_store) -> None:

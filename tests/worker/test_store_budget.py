@@ -8,6 +8,7 @@ import os
 import time
 import uuid
 
+import numpy as np
 import pytest
 import redis
 
@@ -146,7 +147,7 @@ def test_delete_job_removes_every_key_and_is_idempotent(any_store: JobStore, red
     job = new_job()
     any_store.save_job(job)
     any_store.save_upload(job, b"upload")
-    any_store.save_json(job, "detect", {"boxes": []})
+    any_store.save_array(job, "bgr", np.zeros((2, 2, 3), np.uint8))
     any_store.start_attempt(job)
     done = job.model_copy(update={"status": JobStatus.done, "result": NO_FACES})
     any_store.save_file(job, "overlay.png", b"png")
@@ -154,7 +155,7 @@ def test_delete_job_removes_every_key_and_is_idempotent(any_store: JobStore, red
     any_store.delete_job(job.id)
     assert any_store.load_job(job.id) is None
     assert any_store.load_upload(job.id) is None
-    assert any_store.load_json(job.id, "detect") is None
+    assert any_store.load_array(job.id, "bgr") is None
     assert any_store.load_file(job.id, "overlay.png") is None
     if isinstance(any_store, RedisJobStore):
         assert not [k for k in redis_db.scan_iter(match=f"{any_store.prefix}:*") if job.id.encode() in k]
