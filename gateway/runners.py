@@ -113,11 +113,13 @@ class EmbeddedRunner:
                 ctx = StageContext(settings=self.settings, store=self.store, on_finished=self.on_finished)
                 mark_failed(job, ctx, "model_error", f"the models could not be loaded: {self._load_error}")
             return
+        handoff = None
         for stage in STAGES:
             try:
-                if run_stage(stage, job_id, self._ctx) is None:
-                    return
+                handoff = run_stage(stage, job_id, self._ctx, handoff)
             except Exception:  # noqa: BLE001 - run_stage logged it and marked the job failed
+                return
+            if handoff is None:
                 return
 
     def queue_depths(self) -> dict[str, int]:
