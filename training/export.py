@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import datetime as dt
 import hashlib
 import json
@@ -76,9 +78,10 @@ def export_onnx(spec: HeadSpec, model: torch.nn.Module, path: Path) -> None:
 
 
 def parity(spec: HeadSpec, model: torch.nn.Module, path: Path, x_real: np.ndarray) -> float:
-    """Max |softmax difference| between PyTorch and onnxruntime on real framed images (uint8 N x C x S x S)."""
+    """Max |softmax difference| between PyTorch and onnxruntime on real framed images (uint8 N x C x S x S): the
+    network's own output (serving's mirror averaging, when on, is applied the same way to both)."""
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    torch_p = predict_proba(model, x_real, spec)
+    torch_p = predict_proba(model, x_real, dataclasses.replace(spec, flip_average=False))
     logits = session.run(None, {"input": to_input(x_real, spec).numpy()})[0]
     return float(np.abs(softmax(logits) - torch_p).max())
 
