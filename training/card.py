@@ -205,7 +205,9 @@ def carried_sections(card_path: Path, entry: dict | None) -> dict[str, list[str]
     if entry is None or not card_path.exists():
         return {}
     text = card_path.read_text()
-    return card_sections(text) if f"sha256 `{entry['sha256'][:16]}…`" in text else {}
+    if f"sha256 `{entry['sha256'][:16]}…`" not in text:
+        return {}
+    return {name: [*"\n".join(lines).strip("\n").splitlines(), ""] for name, lines in card_sections(text).items()}
 
 
 def write_card(head: str, models_dir: Path, runs_dir: Path) -> Path:
@@ -248,7 +250,8 @@ def write_card(head: str, models_dir: Path, runs_dir: Path) -> Path:
     if (runs_dir / head / "metrics.jsonl").exists() or "Training" not in carried:
         lines += ["## Training", ""] + _training_summary(runs_dir / head, spec.select_on) + [""]
     else:
-        lines += ["## Training", *[x for x in carried["Training"] if not x.startswith("Recipe:")]]
+        kept = "\n".join(x for x in carried["Training"] if not x.startswith("Recipe:")).strip("\n")
+        lines += ["## Training", "", *kept.splitlines(), ""]
     lines += [f"Recipe: `python -m training {head}` — {spec.epochs} epochs, batch {spec.batch_size}, SGD "
               f"(Nesterov, momentum 0.9, weight decay 5e-4), 1 warm-up epoch then cosine from lr {spec.lr}, label "
               f"smoothing {spec.label_smoothing}, {'class-balanced sampling, ' if spec.balanced else ''}"
