@@ -1,8 +1,8 @@
 """The shipped skin-tone head on real held-out faces: a pasted mask or a coloured light must not change the tone.
 
-Faces: held-out hand-labelled FairFace faces without a mask (``training/labels/faces.csv``; no training run saw
+Faces: 400 held-out hand-labelled FairFace faces without a mask (``training/labels/faces.csv``; no training run saw
 them), through res10 and the classifier as served, on faces where both answers are a tone. Within one step:
-issue #10's ≥ 98 %. Equal: ≥ 80 % — the issue asks 85 %; the shipped head measures about 82 % with a pasted mask on
+issue #10's ≥ 98 %. Equal: ≥ 80 % — the issue asks 85 %; the shipped head measures about 83 % with a pasted mask on
 all ~1,170 held-out faces (its card), so the test holds it to what it does, not to the target it misses.
 """
 
@@ -19,7 +19,7 @@ from training.data import load_image, read_face_labels
 from training.evaluate_tone import CASTS, apply_cast, with_mask
 from training.framing import largest_face
 
-N_FACES = 150
+N_FACES = 400
 EQUAL_AT_LEAST = 0.80
 
 

@@ -4,6 +4,7 @@ runner does): a waiter wakes on the job's announcement, times out on time, and s
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import threading
 import time
 import uuid
@@ -24,6 +25,13 @@ def store() -> tuple[MemoryJobStore, FinishedJobs]:
     finished = FinishedJobs()
     store.add_finished_listener(finished.notify)
     return store, finished
+
+
+def run_in_own_loop(coroutine):
+    """Run ``coroutine`` to completion on a fresh event loop in its own thread: other tests in the session (the
+    browser tests' Playwright) may leave an event loop running in this one, where ``asyncio.run`` refuses."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 def queued_job(store: MemoryJobStore) -> JobState:
@@ -58,7 +66,7 @@ def timed_wait(store: MemoryJobStore, finished: FinishedJobs, job_id: str, secon
         job = await wait_for_job(store, finished, job_id, seconds, fallback_s=fallback_s)
         return job, time.monotonic() - t0
 
-    return asyncio.run(run())
+    return run_in_own_loop(run())
 
 
 def test_a_waiter_wakes_on_the_announcement(store) -> None:
@@ -113,7 +121,7 @@ def test_notify_all_wakes_every_waiter_to_read_again(store) -> None:
         finished.notify_all()
         return await asyncio.wait_for(asyncio.gather(*waits), 2.0)
 
-    results = asyncio.run(run())
+    results = run_in_own_loop(run())
     assert [job.status for job in results] == [JobStatus.done] * 3  # type: ignore[union-attr]
 
 
