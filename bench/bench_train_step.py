@@ -26,6 +26,15 @@ from training.train import build_model
 EPOCH_IMAGES = {"emotion": 28_709 + 2_000}  # FER2013 Training + TFEID train (about); other heads: one batch count
 
 
+def augmented_batch(spec, rng: np.random.Generator, gen: torch.Generator) -> torch.Tensor:
+    """A random uint8 batch of the head's shape through the recipe's augmentation, normalised."""
+    batch = rng.integers(0, 256, (spec.batch_size, spec.channels, spec.input_size, spec.input_size), np.uint8)
+    x = augment_batch(torch.as_tensor(batch).float().div_(255.0), spec.augment, gen)
+    if spec.erase_prob > 0:
+        x = random_erase(x, spec.erase_prob, gen)
+    return (x - spec.mean) / spec.std
+
+
 def make_step(spec, channels_last: bool, bf16: bool, compiled: bool):
     model = build_model(spec)
     if channels_last:
@@ -36,11 +45,7 @@ def make_step(spec, channels_last: bool, bf16: bool, compiled: bool):
     rng = np.random.default_rng(0)
 
     def step() -> None:
-        batch = rng.integers(0, 256, (spec.batch_size, spec.channels, spec.input_size, spec.input_size), np.uint8)
-        x = augment_batch(torch.as_tensor(batch).float().div_(255.0), spec.augment, gen)
-        if spec.erase_prob > 0:
-            x = random_erase(x, spec.erase_prob, gen)
-        x = (x - spec.mean) / spec.std
+        x = augmented_batch(spec, rng, gen)
         if channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         y = torch.as_tensor(rng.integers(0, len(spec.labels), spec.batch_size))
@@ -59,10 +64,7 @@ def augment_only(spec):
     rng = np.random.default_rng(0)
 
     def step() -> None:
-        batch = rng.integers(0, 256, (spec.batch_size, spec.channels, spec.input_size, spec.input_size), np.uint8)
-        x = augment_batch(torch.as_tensor(batch).float().div_(255.0), spec.augment, gen)
-        if spec.erase_prob > 0:
-            random_erase(x, spec.erase_prob, gen)
+        augmented_batch(spec, rng, gen)
 
     return step
 

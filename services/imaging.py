@@ -124,10 +124,7 @@ def decode_image(data: bytes, settings: Settings) -> DecodedImage:
         rgb = _to_rgb_array(image)
         orientation = _exif_orientation(image)
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
-        log.info("undecodable %s upload: %s", kind, exc)
-        raise InvalidImage(
-            f"the {kind} file is truncated or corrupt: its pixel data cannot be decoded"
-        ) from exc
+        raise _undecodable(kind, exc) from exc
     finally:
         image.close()
     if orientation in _SWAPS_SIDES:
@@ -174,12 +171,15 @@ def check_upload(data: bytes, settings: Settings) -> None:
         elif kind == "bmp":
             image.load()
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
-        log.info("undecodable %s upload: %s", kind, exc)
-        raise InvalidImage(
-            f"the {kind} file is truncated or corrupt: its pixel data cannot be decoded"
-        ) from exc
+        raise _undecodable(kind, exc) from exc
     finally:
         image.close()
+
+
+def _undecodable(kind: str, exc: Exception) -> InvalidImage:
+    """The error for an upload of ``kind`` whose pixel data does not decode (logged once, here)."""
+    log.info("undecodable %s upload: %s", kind, exc)
+    return InvalidImage(f"the {kind} file is truncated or corrupt: its pixel data cannot be decoded")
 
 
 def _accepted_kind(data: bytes, settings: Settings) -> str:
