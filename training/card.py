@@ -49,16 +49,19 @@ def _per_class_table(report: dict) -> list[str]:
     return lines
 
 
-def _training_summary(run_dir: Path, select_on: str = "accuracy") -> list[str]:
+def _training_summary(run_dir: Path, select_on: str = "accuracy", carried: list[str] | None = None) -> list[str]:
+    """The training log's summary; without a log, ``carried`` (the card's own Training lines for these very
+    weights, :func:`carried_sections`) minus its recipe line, which is written afresh."""
     path = run_dir / "metrics.jsonl"
     if not path.exists():
-        return ["(no training log found)"]
+        if carried is None:
+            return ["(no training log found)"]
+        return "\n".join(x for x in carried if not x.startswith("Recipe:")).strip("\n").splitlines()
     rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-    key = "val_macro_f1" if select_on == "macro_f1" else "val_accuracy"
-    best = max(rows, key=lambda r: r[key])
+    best = max(rows, key=lambda r: r[f"val_{select_on}"])
     minutes = sum(r["seconds"] for r in rows) / 60
     chosen = (f"best validation macro-F1 {best['val_macro_f1']:.3f} (accuracy {_pct(best['val_accuracy'])})"
-              if key == "val_macro_f1" else f"best validation accuracy {_pct(best['val_accuracy'])}")
+              if select_on == "macro_f1" else f"best validation accuracy {_pct(best['val_accuracy'])}")
     return [
         f"{len(rows)} epochs logged, {minutes:.0f} min of training on 2 CPU cores; {chosen} at epoch "
         f"{best['epoch'] + 1} (those weights are shipped).",
@@ -247,11 +250,7 @@ def write_card(head: str, models_dir: Path, runs_dir: Path) -> Path:
             "",
         ]
     lines += ["## Target", "", TARGETS[head], ""]
-    if (runs_dir / head / "metrics.jsonl").exists() or "Training" not in carried:
-        lines += ["## Training", ""] + _training_summary(runs_dir / head, spec.select_on) + [""]
-    else:
-        kept = "\n".join(x for x in carried["Training"] if not x.startswith("Recipe:")).strip("\n")
-        lines += ["## Training", "", *kept.splitlines(), ""]
+    lines += ["## Training", ""] + _training_summary(runs_dir / head, spec.select_on, carried.get("Training")) + [""]
     lines += [f"Recipe: `python -m training {head}` — {spec.epochs} epochs, batch {spec.batch_size}, SGD "
               f"(Nesterov, momentum 0.9, weight decay 5e-4), 1 warm-up epoch then cosine from lr {spec.lr}, label "
               f"smoothing {spec.label_smoothing}, {'class-balanced sampling, ' if spec.balanced else ''}"

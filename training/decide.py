@@ -78,18 +78,18 @@ def main(argv: list[str] | None = None) -> int:
     settings = get_settings().model_copy(update={"min_face_px": 8, "model_dir": args.models_dir})
     manifest_path = args.models_dir / "manifest.json"
     manifest = json.loads(manifest_path.read_text())
-    manifest["heads"][args.head].pop("decision", None)  # judge the head's raw probabilities
-    manifest_path.write_text(json.dumps(manifest, indent=2) + "\n")
-    classifier = FaceClassifier(settings)
+    classifier = FaceClassifier(settings)  # the rule only decides labels: the probabilities judged are the head's
     labels = classifier.heads[args.head].labels
-    floors = {labels.index(k): float(v) for k, v in (item.split("=") for item in args.min_recall)}
+    min_recall = {label: float(floor) for label, floor in (item.split("=") for item in args.min_recall)}
     y, proba = val_rows(classifier, FaceDetector(settings))
-    choice = choose_min_present(y, proba, floors)
+    choice = choose_min_present(y, proba, {labels.index(label): floor for label, floor in min_recall.items()})
     log.info("%s decision on %d val faces: %s", args.head, len(y), json.dumps(choice))
+    entry = manifest["heads"][args.head]
+    entry.pop("decision", None)
     if choice["min_present"] is not None:
-        manifest["heads"][args.head]["decision"] = {
+        entry["decision"] = {
             "min_present": choice["min_present"], "chosen_on": f"{len(y)} val photos through res10",
-            "min_recall": dict(item.split("=") for item in args.min_recall), "val": choice["val"], "val_argmax": choice["val_argmax"]}
+            "min_recall": min_recall, "val": choice["val"], "val_argmax": choice["val_argmax"]}
     manifest_path.write_text(json.dumps(manifest, indent=2) + "\n")
     return 0
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from services.classifier import FaceClassifier
-from services.classifier.heads import decide
+from services.classifier.heads import HeadModel
 from services.contracts import FaceBox
 from services.detector import FaceDetector
 
@@ -26,11 +26,9 @@ def _false_eyewear(y: np.ndarray, pred: np.ndarray) -> float | None:
     return round(float((pred[none] != 0).mean()), 4) if none.any() else None
 
 
-def _report(
-    y: np.ndarray, proba: np.ndarray, groups: np.ndarray, datasets: np.ndarray, labels, min_present: float | None
-) -> dict:
-    pred = decide(proba, min_present)  # what the service answers (services.classifier.heads.decide)
-    report = classification_report(y, proba, labels, pred)
+def _report(y: np.ndarray, proba: np.ndarray, groups: np.ndarray, datasets: np.ndarray, head: HeadModel) -> dict:
+    pred = head.decide(proba)  # what the service answers (services.classifier.heads.decide)
+    report = classification_report(y, proba, head.labels, pred)
     report["false_eyewear_rate"] = _false_eyewear(y, pred)
     report["ece"] = round(expected_calibration_error(y, proba), 4)
     report["per_group_false_eyewear"] = {
@@ -44,11 +42,9 @@ def _report(
     return report
 
 
-def evaluate_eyewear(
-    classifier: FaceClassifier, detector: FaceDetector, limit: int | None = None, split: str = "test"
-) -> dict:
+def evaluate_eyewear(classifier: FaceClassifier, detector: FaceDetector, limit: int | None = None) -> dict:
     head = classifier.heads["eyewear"]
-    test = [s for s in samples_for_eyewear() if s.split == split]
+    test = [s for s in samples_for_eyewear() if s.split == "test"]
     test = test[:limit] if limit else test
     y, given, found, res10 = [], [], [], []
     for s in test:
@@ -66,9 +62,8 @@ def evaluate_eyewear(
     return {
         "n": len(test),
         "res10_found_rate": round(float(found_arr.mean()), 4),
-        "given_crop": _report(y_arr, given_arr, groups, datasets, head.labels, head.min_present),
-        "res10_path": _report(y_arr[found_arr], res10_arr[found_arr], groups[found_arr], datasets[found_arr],
-                              head.labels, head.min_present),
+        "given_crop": _report(y_arr, given_arr, groups, datasets, head),
+        "res10_path": _report(y_arr[found_arr], res10_arr[found_arr], groups[found_arr], datasets[found_arr], head),
     }
 
 

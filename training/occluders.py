@@ -76,6 +76,12 @@ def paste_mask(
     return out.astype(np.uint8)
 
 
+def jittered(box: tuple[float, float, float, float], rng: np.random.Generator) -> tuple[float, float, float, float]:
+    """``box`` with each of x, y, w, h moved by up to 5 % of its width: detector boxes vary from face to face."""
+    jitter = rng.uniform(-0.05, 0.05, 4) * box[2]
+    return (box[0] + jitter[0], box[1] + jitter[1], box[2] + jitter[2], box[3] + jitter[3])
+
+
 # Where a mask's upper edge sits when it is worn wrongly (share of the res10 box height, brow to chin): below
 # the nose tip (~0.66) down to the chin (~0.85). Worn correctly it sits at 0.52, over the nose.
 WRONG_WEAR_TOPS: tuple[float, float] = (0.66, 0.84)
@@ -104,12 +110,11 @@ def wear_batch(
     """Synthetic wear for the mask head: each mask-free crop (label 0) of ``x`` (``N x 3 x S x S`` uint8 RGB) gets,
     with probability ``prob``, a mask — cut out of a real masked crop of ``donors`` (two times in three) or a
     drawn style — worn correctly (label ``mask_label``, one time in three) or below the nose / on the chin
-    (``wrong_label``). Returns new arrays; the box is jittered per face like :func:`occlude_batch`."""
+    (``wrong_label``). Returns new arrays; the box is jittered per face (:func:`jittered`)."""
     out, labels = x.copy(), y.copy()
     for i in np.flatnonzero((y == 0) & (rng.random(len(y)) < prob)):
         img = np.ascontiguousarray(out[i].transpose(1, 2, 0))
-        jitter = rng.uniform(-0.05, 0.05, 4) * box[2]
-        b = (box[0] + jitter[0], box[1] + jitter[1], box[2] + jitter[2], box[3] + jitter[3])
+        b = jittered(box, rng)
         wrong = rng.random() < 2 / 3
         top = rng.uniform(*WRONG_WEAR_TOPS) if wrong else 0.52 + rng.uniform(-0.03, 0.02)
         if len(donors) and rng.random() < 2 / 3:
@@ -141,8 +146,7 @@ def occlude_batch(
         if not (masked or sun):
             continue
         img = np.ascontiguousarray(out[i].transpose(1, 2, 0))
-        jitter = rng.uniform(-0.05, 0.05, 4) * box[2]
-        b = (box[0] + jitter[0], box[1] + jitter[1], box[2] + jitter[2], box[3] + jitter[3])
+        b = jittered(box, rng)
         if masked:
             img = paste_mask(img, b, MASK_STYLES[rng.integers(len(MASK_STYLES))], rng)
         if sun:

@@ -112,6 +112,7 @@ def train_head(
                  spec.name, start_epoch, epochs, state["epochs"], best_acc)
 
     donors = train.x[train.y == 1] if spec.wear_prob > 0 else train.x[:0]  # real masked crops (mask head)
+    crop_box = face_box_in_crop(spec.input_size, spec.crop_margin)  # where pasted masks and sunglasses go
     for epoch in range(start_epoch, epochs):
         rng = np.random.default_rng(seed * 1000 + epoch)
         order = _epoch_order(train.y, spec.balanced, rng, spec.balance_power)
@@ -124,11 +125,9 @@ def train_head(
                 group["lr"] = _lr_at(step, total_steps, warmup, spec.lr)
             batch, batch_y = train.x[idx], train.y[idx]
             if spec.wear_prob > 0:
-                batch, batch_y = wear_batch(batch, batch_y, donors, face_box_in_crop(spec.input_size, spec.crop_margin),
-                                            spec.wear_prob, rng)
+                batch, batch_y = wear_batch(batch, batch_y, donors, crop_box, spec.wear_prob, rng)
             if spec.occlude_mask_prob > 0 or spec.occlude_sunglasses_prob > 0:
-                batch = occlude_batch(batch, face_box_in_crop(spec.input_size, spec.crop_margin),
-                                      spec.occlude_mask_prob, spec.occlude_sunglasses_prob, rng)
+                batch = occlude_batch(batch, crop_box, spec.occlude_mask_prob, spec.occlude_sunglasses_prob, rng)
             if spec.jpeg_prob > 0:
                 batch = jpeg_batch(batch, spec.jpeg_prob, rng)
             x = torch.as_tensor(batch).float().div_(255.0)
