@@ -23,14 +23,13 @@ from contextlib import contextmanager
 import redis
 from fastapi.concurrency import run_in_threadpool
 
-from services.contracts import JobState, JobStatus
+from services.contracts import FINISHED, JobState
 from services.store import JobStore, RedisJobStore
 
 log = logging.getLogger(__name__)
 
 FALLBACK_S = 1.0  # a waiter reads the state at least this often, should an announcement be lost
 RECONNECT_S = (0.1, 2.0)  # the subscriber's backoff after losing Redis: first, most
-FINISHED = (JobStatus.done, JobStatus.failed)
 
 
 class FinishedJobs:

@@ -21,6 +21,7 @@ from gateway.schemas import (
     job_path,
 )
 from services.contracts import (
+    FINISHED,
     BatchCounts,
     BatchItem,
     BatchResultLine,
@@ -32,7 +33,6 @@ from services.contracts import (
 )
 from services.store import JobStore
 
-FINISHED = (JobStatus.done, JobStatus.failed)
 GONE = ErrorInfo(code="not_found", message="the job expired or was deleted")
 
 

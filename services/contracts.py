@@ -164,6 +164,9 @@ class JobStatus(str, Enum):
     failed = "failed"
 
 
+FINISHED = (JobStatus.done, JobStatus.failed)  # a job in these states never changes again
+
+
 class ErrorInfo(BaseModel):
     code: str = Field(
         description="stable machine-readable code: what a request is refused with (invalid_image, "

@@ -42,7 +42,7 @@ import numpy as np
 import redis
 
 from services.budget import StoreUsage
-from services.contracts import JobState, JobStatus
+from services.contracts import FINISHED, JobState
 from services.errors import PayloadTooLarge, ServiceUnavailable, StoreFull
 from services.settings import Settings
 
@@ -76,7 +76,6 @@ def _bucket_fields(seconds: float) -> list[str]:
 INTERMEDIATE_ARRAYS: tuple[str, ...] = ("bgr",)
 # Key kinds that belong to one job (``{p}:{kind}:{id}...``): what the budget counts per job.
 JOB_KEY_KINDS = frozenset({"job", "img", "arr", "file", "attempts"})
-FINISHED = (JobStatus.done, JobStatus.failed)
 MIB = 1024 * 1024
 
 

@@ -32,7 +32,7 @@ from celery.exceptions import Ignore, Reject, SoftTimeLimitExceeded
 from celery.worker.control import inspect_command
 from kombu.exceptions import OperationalError
 
-from services.contracts import ErrorInfo, JobState, JobStatus, StageHandoff
+from services.contracts import FINISHED, ErrorInfo, JobState, JobStatus, StageHandoff
 from services.errors import EmoticonError, InvalidRequest, ModelError, NotFound, ServiceUnavailable
 from services.faults import crash_if_chosen
 from services.settings import Settings, get_settings
@@ -191,7 +191,7 @@ def run_stage(
     if job is None:
         log.warning("job unknown or expired; stage skipped", extra={"job_id": job_id, "stage": stage})
         return None
-    if job.status in (JobStatus.done, JobStatus.failed):
+    if job.status in FINISHED:
         log.info("job already finished; stage skipped", extra={"job_id": job_id, "stage": stage})
         return None
     job = job.model_copy(update={"status": JobStatus.running, "stage": stage, "updated_at": time.time()})
@@ -394,7 +394,7 @@ def admit_run(stage: Stage, job_id: str, ctx: StageContext) -> bool:
     returned, instead of letting it kill every worker in turn. Unknown or finished jobs pass (``run_stage``
     skips them)."""
     job = ctx.store.load_job(job_id)
-    if job is None or job.status in (JobStatus.done, JobStatus.failed):
+    if job is None or job.status in FINISHED:
         return True
     deaths = ctx.store.start_attempt(job) - 1
     if deaths < ctx.settings.max_stage_crashes:
