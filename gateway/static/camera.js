@@ -6,7 +6,7 @@ import { describeFace } from "./labels.js";
 
 const RATE_WINDOW_MS = 5000; // round trips per second are measured over this sliding window
 const MAX_LIVE_ERRORS = 3; // consecutive failed frames before live mode gives up
-const LIVE_PNG_SIZE = 64; // the server renders a PNG per face for every job: keep it small for live frames
+const LIVE_PNG_SIZE = 64; // PNG side, should a live face PNG be asked for (live frames use renders=svg; PNGs are drawn on GET)
 const LIVE_IN_FLIGHT = 2; // live frames on their way at once (see LiveSession)
 const STICKER_REDRAW_RATIO = 1.25; // a sticker's SVG is drawn again when its width changes by more than this
 
