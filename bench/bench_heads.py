@@ -18,14 +18,15 @@ import numpy as np
 
 from services.classifier import FaceClassifier
 from services.contracts import FaceBox
-from services.settings import REPO_ROOT, Settings
+from services.settings import Settings
+from training.data import DATASETS_DIR
 
 BATCH = 8
 
 
 def eight_faces() -> tuple[np.ndarray, list[FaceBox]]:
     """Eight real FairFace faces side by side (160 px each) and their boxes: HxWx3 uint8 BGR."""
-    path = REPO_ROOT.parent / "shared" / "datasets" / "fairface_train.zip"
+    path = DATASETS_DIR / "fairface_train.zip"
     with zipfile.ZipFile(path) as archive:
         names = sorted(n for n in archive.namelist() if n.endswith(".jpg"))[::211][:BATCH]
         faces = [cv2.imdecode(np.frombuffer(archive.read(n), np.uint8), cv2.IMREAD_COLOR) for n in names]

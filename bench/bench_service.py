@@ -44,8 +44,9 @@ sys.path.insert(0, str(REPO_ROOT))
 from services.contracts import RenderOptions
 from services.pipeline import Models, analyze, face_png_files
 from services.settings import Settings
+from training.data import DATASETS_DIR
 
-FAIRFACE = REPO_ROOT.parent / "shared" / "datasets" / "fairface_train.zip"
+FAIRFACE = DATASETS_DIR / "fairface_train.zip"
 STAGES = ("detector", "classifier", "composer")
 TARGET_FACE_RATIO = 2.0  # a 10-face photo costs at most this times a 1-face one, in-process, renders=all
 

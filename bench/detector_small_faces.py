@@ -51,8 +51,8 @@ sys.path.insert(0, str(REPO))
 from services.detector import FaceDetector, ensure_detector_files
 from services.detector.res10 import clip_relative_boxes, suppress_overlaps
 from services.settings import Settings
+from training.data import DATASETS_DIR as DATASETS
 
-DATASETS = REPO.parent / "shared" / "datasets"
 WIDTHS = (120, 80, 60, 48, 40, 32, 24, 20, 16)
 LARGE_WIDTHS = (200, 260, 320)
 OLD_INPUT, OLD_CONFIDENCE = 300, 0.5

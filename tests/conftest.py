@@ -11,9 +11,10 @@ import numpy as np
 import pytest
 import redis
 
-from services.settings import REPO_ROOT, Settings
+from services.settings import Settings
+from training.data import DATASETS_DIR
 
-DATASETS = REPO_ROOT.parent / "shared" / "datasets"
+DATASETS = DATASETS_DIR
 
 
 @pytest.fixture(scope="session")

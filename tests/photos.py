@@ -9,8 +9,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-FAIRFACE_ZIP = REPO_ROOT.parent / "shared" / "datasets" / "fairface_train.zip"
+from training.data import DATASETS_DIR
+
+FAIRFACE_ZIP = DATASETS_DIR / "fairface_train.zip"
 # Two frontal, well-lit FairFace faces (the second wears sunglasses), chosen by looking at them; CC BY 4.0.
 FAIRFACE_FACES = ("train/Black/57.jpg", "train/Middle_Eastern/438.jpg")
 

@@ -18,15 +18,13 @@ import csv
 import io
 import zipfile
 from functools import cache
-from pathlib import Path
 
 import cv2
 import numpy as np
 
-from training.data import is_holdout
+from training.data import DATASETS_DIR, is_holdout
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-SEED_ZIP = REPO_ROOT.parent / "shared" / "datasets" / "seed_attributes.zip"
+SEED_ZIP = DATASETS_DIR / "seed_attributes.zip"
 FRAME_OF_FOLDER = {"round": "round", "rectangle": "rectangular"}  # the task's labels -> FRAME_SHAPES
 
 
