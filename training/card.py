@@ -186,6 +186,13 @@ def _mask_section(ev: dict | None) -> list[str]:
         rec = b["per_class_recall"]
         lines.append(f"| {name} | {b['n']} | {_pct(b['accuracy'])} | {_pct(rec['none'])} | {_pct(rec['mask'])} | "
                      f"{_pct(rec['mask_incorrect'])} |")
+    if "with_fairface" in r:
+        w = r["with_fairface"]
+        lines += ["", f"With the held-out hand-labelled FairFace faces added ({w['n_fairface_found']} found; real "
+                  "faces, almost all without a mask), so that `none` is measured on every race × gender group and "
+                  f"not only on the masked sets' few covered-but-unmasked photos: {w['n_found']} faces, accuracy "
+                  f"{_pct(w['res10_path']['accuracy'])}, macro-F1 {w['res10_path']['macro_f1']:.3f}.", "",
+                  *_per_class_table(w["res10_path"])]
     return lines
 
 
@@ -237,7 +244,9 @@ def write_card(head: str, models_dir: Path, runs_dir: Path) -> Path:
                f"{entry['calibration']['test_ece_after']:.3f}."] if entry.get("calibration") else []),
             *([f"- Decision: a present label ({', '.join(entry['labels'][1:])}) is answered only when their summed "
                f"probability ≥ {entry['decision']['min_present']} (`services.classifier.heads.decide`), chosen on "
-               f"{entry['decision']['chosen_on']} (best macro-F1 keeping recall ≥ {entry['decision']['min_recall']}): "
+               f"{entry['decision']['chosen_on']} (best macro-F1 keeping recall ≥ {entry['decision']['min_recall']}"
+               + (f" and every FairFace group's false-present rate ≤ {_pct(entry['decision']['max_group_false_present'])}"
+                  if entry["decision"].get("max_group_false_present") is not None else "") + "): "
                f"val macro-F1 {entry['decision']['val_argmax']['macro_f1']:.3f} → {entry['decision']['val']['macro_f1']:.3f}, "
                f"false-present rate {_pct(entry['decision']['val_argmax']['false_present_rate'])} → "
                f"{_pct(entry['decision']['val']['false_present_rate'])}."] if entry.get("decision") else []),

@@ -225,15 +225,14 @@ def samples_for_skin_tone() -> list[Sample]:
 
 
 def samples_for_fairface_faces() -> list[Sample]:
-    """FairFace faces as extra mask-free ("none") faces: its val split is test, 10 % of train is val, and the
-    hand-labelled held-out faces are left out entirely."""
-    out = []
-    for s in samples_for_fairface():
-        if (s.dataset, s.path) in holdout_paths():
-            continue
-        split = "test" if s.split == "val" else ("val" if hash_split("ff:" + s.path, 10, 0) == "val" else "train")
-        out.append(Sample(s.dataset, s.path, s.label, split, s.group))
-    return out
+    """FairFace faces as extra mask-free ("none") faces for the mask head, splits as FairFace gives them (train,
+    val); the hand-labelled held-out faces are left out entirely (they are the fairness test). The few faces
+    our labellers saw a mask on keep that label."""
+    index = {name: i for i, name in enumerate(MASKS)}
+    hand = {r["path"]: index[r["mask"]] for r in (read_face_labels() if FACE_LABELS_PATH.exists() else [])
+            if r["dataset"] == "fairface_train" and r["usable"] == "yes"}
+    return [Sample(s.dataset, s.path, hand.get(s.path, 0), s.split, s.group) for s in samples_for_fairface()
+            if (s.dataset, s.path) not in holdout_paths()]
 
 
 def subset(samples: Iterable[Sample], per_split: int | None) -> list[Sample]:

@@ -3,7 +3,9 @@
 Test set: the mask head's held-out hand-labelled photos (``group == "hand"``, ``split == "test"``: FaceMask-12K
 families and seed clusters whose hand-labelled twin is held out). Path: res10's largest face, the manifest's
 crop — the service. Width buckets are the res10 box width in pixels of the photo: 32–48, 48–96, > 96 (faces
-under 32 px are counted apart). The FairFace false-mask rate per group is in ``fairness.json``.
+under 32 px are counted apart). ``with_fairface`` adds the held-out hand-labelled FairFace faces (real faces
+without a mask, every race × gender group) to the same table, so ``none`` is measured on more than the few
+covered-but-unmasked photos of the masked sets. The FairFace false-mask rate per group is in ``fairness.json``.
 """
 
 from __future__ import annotations
@@ -13,10 +15,26 @@ import numpy as np
 from services.classifier import FaceClassifier
 from services.detector import FaceDetector
 
-from .data import load_image, samples_for_mask
+from .data import load_image, read_face_labels, samples_for_mask
 from .evaluate import predict_face
 from .framing import largest_face
 from .metrics import classification_report
+
+def fairface_rows(head, detector: FaceDetector, limit: int | None) -> tuple[np.ndarray, np.ndarray]:
+    """Labels and probabilities of the held-out hand-labelled FairFace faces res10 finds (almost all mask-free:
+    the real ``none`` faces; the masked sets' held-out ``none`` photos are the few covered-but-unmasked ones)."""
+    index = {name: i for i, name in enumerate(head.labels)}
+    rows = [r for r in read_face_labels()
+            if r["dataset"] == "fairface_train" and r["holdout"] == "yes" and r["usable"] == "yes"]
+    y, proba = [], []
+    for r in rows[:limit] if limit else rows:
+        image = load_image(r["dataset"], r["path"])
+        box = largest_face(detector, image)
+        if box is not None:
+            proba.append(predict_face(head, image, box))
+            y.append(index[r["mask"]])
+    return np.array(y, np.int64), np.stack(proba) if proba else np.zeros((0, len(head.labels)), np.float32)
+
 
 WIDTH_BUCKETS = (("< 32", 0, 32), ("32-48", 32, 48), ("48-96", 48, 96), ("> 96", 96, 10**6))
 
@@ -41,6 +59,11 @@ def evaluate_mask(classifier: FaceClassifier, detector: FaceDetector, limit: int
     out = {"n": len(test), "res10_missed": missed,
            "res10_path": classification_report(y_arr, p_arr, head.labels, pred),
            "by_face_width": {}}
+    ff_y, ff_p = fairface_rows(head, detector, limit)
+    all_y, all_p = np.concatenate([y_arr, ff_y]), np.concatenate([p_arr, ff_p])
+    out["with_fairface"] = {
+        "n_found": len(all_y), "n_fairface_found": len(ff_y),
+        "res10_path": classification_report(all_y, all_p, head.labels, head.decide(all_p))}
     for name, lo, hi in WIDTH_BUCKETS:
         inside = (w_arr >= lo) & (w_arr < hi)
         if inside.any():

@@ -29,3 +29,21 @@ def test_an_unreachable_floor_chooses_no_rule() -> None:
     y, proba = _rows()
     proba[6:, 0], proba[6:, 1] = 0.9, 0.05  # every glasses face now reads none: no threshold keeps recall
     assert choose_min_present(y, proba, {1: 0.5})["min_present"] is None
+
+
+def test_a_group_cap_raises_the_threshold_until_no_group_is_over_it() -> None:
+    # Group "b" has one mask-free face at a soft 0.6 present, as soft as three of the four real masks.
+    proba = np.array([
+        [0.9, 0.1, 0.0], [0.95, 0.05, 0.0], [0.9, 0.05, 0.05],
+        [0.4, 0.6, 0.0], [0.9, 0.1, 0.0], [0.9, 0.1, 0.0],
+        [0.4, 0.6, 0.0], [0.4, 0.6, 0.0], [0.4, 0.6, 0.0], [0.1, 0.9, 0.0],
+    ])
+    y = np.array([0, 0, 0, 0, 0, 0, 1, 1, 1, 1])
+    groups = np.array(["a", "a", "a", "b", "b", "b", "", "", "", ""])
+    free = choose_min_present(y, proba, {1: 0.2}, groups, None)
+    assert free["min_present"] <= 0.6 and free["val"]["worst_group"] == "b"
+    assert abs(free["val"]["max_group_false_present"] - 1 / 3) < 1e-3
+    capped = choose_min_present(y, proba, {1: 0.2}, groups, 0.0)
+    assert capped["min_present"] > 0.6 and capped["val"]["max_group_false_present"] == 0.0
+    assert capped["val"]["recall"][1] == 0.25
+    assert choose_min_present(y, proba, {1: 0.5}, groups, 0.0)["min_present"] is None  # cap and floor clash
