@@ -66,6 +66,12 @@ def ordinal_loss(cumulative_logits: torch.Tensor, y: torch.Tensor) -> torch.Tens
     return torch.nn.functional.binary_cross_entropy_with_logits(cumulative_logits, targets, reduction="none").sum(1).mean()
 
 
+def consistency_loss(cumulative_a: torch.Tensor, cumulative_b: torch.Tensor) -> torch.Tensor:
+    """How far two views of the same faces disagree: the squared gaps between their ``P(y > k)``, summed over
+    the thresholds, averaged over faces (0 when the two answers are the same distribution)."""
+    return (torch.sigmoid(cumulative_a) - torch.sigmoid(cumulative_b)).pow(2).sum(1).mean()
+
+
 class TemperatureScaled(nn.Module):
     """``model``'s logits divided by a fitted temperature: calibrated probabilities, baked into the ONNX."""
 

@@ -127,8 +127,14 @@ def wear_batch(
     return out, labels
 
 
-def face_box_in_crop(size: int, margin: float) -> tuple[float, float, float, float]:
-    """Where a square detector box sits inside a ``crop_face`` crop of ``size`` px with ``margin``."""
+def face_box_in_crop(
+    size: int, margin: float, region: dict[str, float] | None = None
+) -> tuple[float, float, float, float]:
+    """Where a square detector box sits inside a ``crop_face`` crop of ``size`` px with ``margin``, or inside
+    the crop of its ``region`` (``services.crop.region_box``; the box may then reach outside the crop)."""
+    if region:
+        side = size / region["side"]
+        return ((region["side"] / 2 - region["cx"]) * side, (region["side"] / 2 - region["cy"]) * side, side, side)
     side = size / (1 + 2 * margin)
     offset = (size - side) / 2
     return (offset, offset, side, side)

@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from .augment import augment_batch, jpeg_batch, random_erase
 from .heads import HeadSpec
 from .metrics import classification_report
-from .model import HeadNet, OrdinalNet, ordinal_loss
+from .model import HeadNet, OrdinalNet, consistency_loss, ordinal_loss
 from .occluders import face_box_in_crop, occlude_batch, wear_batch
 
 log = logging.getLogger(__name__)
@@ -77,6 +77,22 @@ def _epoch_order(y: np.ndarray, balanced: bool, rng: np.random.Generator, balanc
     return rng.permutation(np.concatenate(picks))
 
 
+def _network_batch(
+    batch: np.ndarray, spec: HeadSpec, rng: np.random.Generator, gen: torch.Generator
+) -> torch.Tensor:
+    """uint8 crops (occluders already pasted) → the augmented, normalised float batch the network trains on."""
+    if spec.jpeg_prob > 0:
+        batch = jpeg_batch(batch, spec.jpeg_prob, rng)
+    x = torch.as_tensor(batch).float().div_(255.0)
+    x = augment_batch(x, spec.augment, gen)
+    if spec.erase_prob > 0:
+        x = random_erase(x, spec.erase_prob, gen)
+    x = (x - spec.mean) / spec.std
+    if spec.channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+    return x
+
+
 def train_head(
     spec: HeadSpec,
     train: ArraySplit,
@@ -112,7 +128,7 @@ def train_head(
                  spec.name, start_epoch, epochs, state["epochs"], best_acc)
 
     donors = train.x[train.y == 1] if spec.wear_prob > 0 else train.x[:0]  # real masked crops (mask head)
-    crop_box = face_box_in_crop(spec.input_size, spec.crop_margin)  # where pasted masks and sunglasses go
+    crop_box = face_box_in_crop(spec.input_size, spec.crop_margin, spec.region)  # where masks and sunglasses go
     for epoch in range(start_epoch, epochs):
         rng = np.random.default_rng(seed * 1000 + epoch)
         order = _epoch_order(train.y, spec.balanced, rng, spec.balance_power)
@@ -128,15 +144,7 @@ def train_head(
                 batch, batch_y = wear_batch(batch, batch_y, donors, crop_box, spec.wear_prob, rng)
             if spec.occlude_mask_prob > 0 or spec.occlude_sunglasses_prob > 0:
                 batch = occlude_batch(batch, crop_box, spec.occlude_mask_prob, spec.occlude_sunglasses_prob, rng)
-            if spec.jpeg_prob > 0:
-                batch = jpeg_batch(batch, spec.jpeg_prob, rng)
-            x = torch.as_tensor(batch).float().div_(255.0)
-            x = augment_batch(x, spec.augment, gen)
-            if spec.erase_prob > 0:
-                x = random_erase(x, spec.erase_prob, gen)
-            x = (x - spec.mean) / spec.std
-            if spec.channels_last:
-                x = x.contiguous(memory_format=torch.channels_last)
+            x = _network_batch(batch, spec, rng, gen)
             y = torch.as_tensor(batch_y)
             if spec.mixup_alpha > 0:
                 lam = float(np.random.default_rng(step).beta(spec.mixup_alpha, spec.mixup_alpha))
@@ -144,6 +152,14 @@ def train_head(
                 logits = model(lam * x + (1 - lam) * x[perm])
                 loss = lam * F.cross_entropy(logits, y, label_smoothing=spec.label_smoothing) + (1 - lam) * (
                     F.cross_entropy(logits, y[perm], label_smoothing=spec.label_smoothing))
+            elif spec.ordinal and spec.mask_consistency > 0:
+                # The same faces again, every one masked: both answers learn the label, and they are pulled
+                # together, so a mask moves the tone less than any label boundary is wide.
+                masked = occlude_batch(train.x[idx], crop_box, 1.0, spec.occlude_sunglasses_prob, rng)
+                cumulative, cumulative_masked = model.cumulative_logits(x), model.cumulative_logits(
+                    _network_batch(masked, spec, rng, gen))
+                loss = 0.5 * (ordinal_loss(cumulative, y) + ordinal_loss(cumulative_masked, y)) + (
+                    spec.mask_consistency * consistency_loss(cumulative, cumulative_masked))
             elif spec.ordinal:
                 loss = ordinal_loss(model.cumulative_logits(x), y)
             else:

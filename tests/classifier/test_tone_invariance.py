@@ -2,8 +2,8 @@
 
 Faces: 400 held-out hand-labelled FairFace faces without a mask (``training/labels/faces.csv``; no training run saw
 them), through res10 and the classifier as served, on faces where both answers are a tone. Within one step:
-issue #10's ≥ 98 %. Equal: ≥ 80 % — the issue asks 85 %; the shipped head measures about 83 % with a pasted mask on
-all ~1,170 held-out faces (its card), so the test holds it to what it does, not to the target it misses.
+issue #10's ≥ 98 %. Equal: issue #10's ≥ 85 % (the shipped head, trained with a mask-consistency loss, measures
+91–93 % with a pasted mask on all ~1,210 held-out mask-free faces: its card).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from training.evaluate_tone import CASTS, apply_cast, with_mask
 from training.framing import largest_face
 
 N_FACES = 400
-EQUAL_AT_LEAST = 0.80
+EQUAL_AT_LEAST = 0.85
 
 
 @pytest.fixture(scope="module")

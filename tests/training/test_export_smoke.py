@@ -17,7 +17,7 @@ from training.export import PARITY_TOLERANCE, sha256_file
 from training.heads import HEADS
 
 
-@pytest.mark.parametrize("head", ["emotion", "mask"])
+@pytest.mark.parametrize("head", ["emotion", "mask", "skin_tone"])  # skin_tone: the mask-consistency loss
 def test_one_epoch_on_a_subset_exports_a_matching_onnx_head(head: str, tmp_path: Path, datasets_dir: Path) -> None:
     models = tmp_path / "models"
     rc = train_main([head, "--subset", "48", "--epochs", "1", "--run-dir", str(tmp_path / "runs"),

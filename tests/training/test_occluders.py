@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from services.crop import region_box
 from training.occluders import (
     MASK_STYLES,
     WRONG_WEAR_TOPS,
@@ -37,6 +38,17 @@ def test_polygon_lies_inside_the_box_width_and_below_its_middle() -> None:
 def test_box_in_crop_matches_the_crop_margin() -> None:
     x, y, w, h = face_box_in_crop(64, 0.15)
     assert w == pytest.approx(64 / 1.3) and x == pytest.approx((64 - w) / 2) and (x, w) == (y, h)
+
+
+def test_box_in_a_region_crop_is_the_face_box_seen_through_that_crop() -> None:
+    region = {"cx": 0.5, "cy": 0.22, "side": 0.7}
+    face = (40.0, 60.0, 100.0, 100.0)
+    cx, cy, side, _ = region_box(face, region)
+    x, y, w, h = face_box_in_crop(32, 0.15, region)
+    scale = 32 / side  # region crop pixels per photo pixel
+    assert x == pytest.approx((face[0] - cx) * scale) and y == pytest.approx((face[1] - cy) * scale)
+    assert w == pytest.approx(face[2] * scale) and h == pytest.approx(face[3] * scale)
+    assert 0 < y < y + 0.52 * h < 32  # the forehead above the box is in the crop; a mask's top edge just in
 
 
 def test_occlude_batch_changes_only_picked_crops() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from training.model import OrdinalNet, TemperatureScaled, ordinal_loss
+from training.model import OrdinalNet, TemperatureScaled, consistency_loss, ordinal_loss
 
 
 def test_forward_gives_log_probabilities_over_the_classes() -> None:
@@ -26,3 +26,14 @@ def test_temperature_divides_the_logits() -> None:
     scaled = TemperatureScaled(base, 2.0)
     x = torch.rand(5, 2)
     assert torch.allclose(scaled(x), base(x) / 2.0)
+
+
+def test_consistency_is_zero_for_equal_answers_and_grows_with_the_gap() -> None:
+    a = torch.tensor([[4.0, 2.0, -1.0, -3.0]])
+    assert consistency_loss(a, a.clone()).item() == 0.0
+    one_step = consistency_loss(a, torch.tensor([[4.0, 2.0, 3.0, -3.0]])).item()  # one threshold flipped
+    two_steps = consistency_loss(a, torch.tensor([[4.0, 2.0, 3.0, 3.0]])).item()
+    assert 0.0 < one_step < two_steps
+    b = torch.tensor([[4.0, 2.0, 3.0, -3.0]], requires_grad=True)
+    consistency_loss(a, b).backward()
+    assert b.grad is not None and b.grad[0, 2] > 0  # pulled down towards a's answer
