@@ -20,6 +20,7 @@ from .evaluate import predict_face
 from .framing import largest_face
 from .metrics import classification_report
 
+
 def fairface_rows(head, detector: FaceDetector, limit: int | None) -> tuple[np.ndarray, np.ndarray]:
     """Labels and probabilities of the held-out hand-labelled FairFace faces res10 finds (almost all mask-free:
     the real ``none`` faces; the masked sets' held-out ``none`` photos are the few covered-but-unmasked ones)."""
