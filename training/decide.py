@@ -29,9 +29,8 @@ from services.classifier.heads import decide
 from services.detector import FaceDetector
 from services.settings import get_settings
 
-from .data import Sample, load_image, samples_for_eyewear, samples_for_fairface_faces, samples_for_mask
-from .evaluate import predict_face
-from .framing import largest_face
+from .data import Sample, samples_for_eyewear, samples_for_fairface_faces, samples_for_mask
+from .evaluate import served_rows
 from .metrics import classification_report
 
 log = logging.getLogger(__name__)
@@ -85,16 +84,8 @@ def val_samples(head: str) -> list[Sample]:
 
 def val_rows(head: str, classifier: FaceClassifier, detector: FaceDetector) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Labels, the head's probabilities and group names of the val photos res10 finds a face in (serving crop)."""
-    model = classifier.heads[head]
-    y, proba, groups = [], [], []
-    for s in val_samples(head):
-        image = load_image(s.dataset, s.path)
-        box = largest_face(detector, image)
-        if box is not None:
-            proba.append(predict_face(model, image, box))
-            y.append(s.label)
-            groups.append(s.group)
-    return np.array(y), np.stack(proba), np.array(groups)
+    found, proba, _ = served_rows(classifier.heads[head], detector, val_samples(head))
+    return np.array([s.label for s in found]), proba, np.array([s.group for s in found])
 
 
 DEFAULT_FLOORS = {"eyewear": ["glasses=0.90", "sunglasses=0.95"], "mask": ["mask=0.955", "mask_incorrect=0.75"]}

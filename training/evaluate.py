@@ -59,6 +59,22 @@ def predict_face(head: HeadModel, image_bgr: np.ndarray, box: FaceBox) -> np.nda
     return head.predict(head.batch(image_bgr, gray, [box]))[0]
 
 
+def served_rows(
+    head: HeadModel, detector: FaceDetector, samples: list[Sample]
+) -> tuple[list[Sample], np.ndarray, list[FaceBox]]:
+    """The samples res10 finds a face in (its largest), with the head's probabilities for that face cut as
+    serving cuts it (``N x labels``) and the boxes; samples res10 misses are left out."""
+    found, proba, boxes = [], [], []
+    for s in samples:
+        image = load_image(s.dataset, s.path)
+        box = largest_face(detector, image)
+        if box is not None:
+            found.append(s)
+            proba.append(predict_face(head, image, box))
+            boxes.append(box)
+    return found, np.stack(proba) if proba else np.zeros((0, len(head.labels)), np.float32), boxes
+
+
 def evaluate_paths(head: HeadModel, detector: FaceDetector, samples: list[Sample], margins: list[float]) -> dict:
     """Given-crop and res10-path reports (one res10 report per margin)."""
     y, given, found = [], [], []

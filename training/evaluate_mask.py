@@ -15,26 +15,17 @@ import numpy as np
 from services.classifier import FaceClassifier
 from services.detector import FaceDetector
 
-from .data import load_image, read_face_labels, samples_for_mask
-from .evaluate import predict_face
-from .framing import largest_face
+from .data import Sample, read_face_labels, samples_for_mask
+from .evaluate import served_rows
 from .metrics import classification_report
 
 
-def fairface_rows(head, detector: FaceDetector, limit: int | None) -> tuple[np.ndarray, np.ndarray]:
-    """Labels and probabilities of the held-out hand-labelled FairFace faces res10 finds (almost all mask-free:
-    the real ``none`` faces; the masked sets' held-out ``none`` photos are the few covered-but-unmasked ones)."""
-    index = {name: i for i, name in enumerate(head.labels)}
-    rows = [r for r in read_face_labels()
+def held_out_fairface(labels: tuple[str, ...]) -> list[Sample]:
+    """The held-out hand-labelled FairFace faces, with their hand mask label (almost all mask-free: the real
+    ``none`` faces; the masked sets' held-out ``none`` photos are the few covered-but-unmasked ones)."""
+    index = {name: i for i, name in enumerate(labels)}
+    return [Sample(r["dataset"], r["path"], index[r["mask"]], "test", r["group"]) for r in read_face_labels()
             if r["dataset"] == "fairface_train" and r["holdout"] == "yes" and r["usable"] == "yes"]
-    y, proba = [], []
-    for r in rows[:limit] if limit else rows:
-        image = load_image(r["dataset"], r["path"])
-        box = largest_face(detector, image)
-        if box is not None:
-            proba.append(predict_face(head, image, box))
-            y.append(index[r["mask"]])
-    return np.array(y, np.int64), np.stack(proba) if proba else np.zeros((0, len(head.labels)), np.float32)
 
 
 WIDTH_BUCKETS = (("< 32", 0, 32), ("32-48", 32, 48), ("48-96", 48, 96), ("> 96", 96, 10**6))
@@ -44,23 +35,16 @@ def evaluate_mask(classifier: FaceClassifier, detector: FaceDetector, limit: int
     head = classifier.heads["mask"]
     test = [s for s in samples_for_mask() if s.split == "test" and s.group == "hand"]
     test = test[:limit] if limit else test
-    y, proba, widths = [], [], []
-    missed = 0
-    for s in test:
-        image = load_image(s.dataset, s.path)
-        box = largest_face(detector, image)
-        if box is None:
-            missed += 1
-            continue
-        proba.append(predict_face(head, image, box))
-        y.append(s.label)
-        widths.append(box.width)
-    y_arr, p_arr, w_arr = np.array(y), np.stack(proba), np.array(widths)
+    found, p_arr, boxes = served_rows(head, detector, test)
+    missed = len(test) - len(found)
+    y_arr, w_arr = np.array([s.label for s in found]), np.array([b.width for b in boxes])
     pred = head.decide(p_arr)  # what the service answers
     out = {"n": len(test), "res10_missed": missed,
            "res10_path": classification_report(y_arr, p_arr, head.labels, pred),
            "by_face_width": {}}
-    ff_y, ff_p = fairface_rows(head, detector, limit)
+    fairface = held_out_fairface(head.labels)
+    ff_found, ff_p, _ = served_rows(head, detector, fairface[:limit] if limit else fairface)
+    ff_y = np.array([s.label for s in ff_found], np.int64)
     all_y, all_p = np.concatenate([y_arr, ff_y]), np.concatenate([p_arr, ff_p])
     out["with_fairface"] = {
         "n_found": len(all_y), "n_fairface_found": len(ff_y),
