@@ -51,12 +51,13 @@ def _per_class_table(report: dict) -> list[str]:
 
 def _training_summary(run_dir: Path, select_on: str = "accuracy", carried: list[str] | None = None) -> list[str]:
     """The training log's summary; without a log, ``carried`` (the card's own Training lines for these very
-    weights, :func:`carried_sections`) minus its recipe line, which is written afresh."""
+    weights, :func:`carried_sections`), recipe line included: the spec in ``training.heads`` may since have
+    moved on to a recipe not yet trained."""
     path = run_dir / "metrics.jsonl"
     if not path.exists():
         if carried is None:
             return ["(no training log found)"]
-        return "\n".join(x for x in carried if not x.startswith("Recipe:")).strip("\n").splitlines()
+        return "\n".join(carried).strip("\n").splitlines()
     rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
     best = max(rows, key=lambda r: r[f"val_{select_on}"])
     minutes = sum(r["seconds"] for r in rows) / 60
@@ -215,9 +216,19 @@ def carried_sections(card_path: Path, entry: dict | None) -> dict[str, list[str]
     if entry is None or not card_path.exists():
         return {}
     text = card_path.read_text()
-    if f"sha256 `{entry['sha256'][:16]}…`" not in text:
+    # An int8 head (training.quantize) keeps the training record of the fp32 weights it was made from.
+    shas = [entry["sha256"], *([entry["quantized"]["from_sha256"]] if entry.get("quantized") else [])]
+    if not any(f"sha256 `{sha[:16]}…`" in text for sha in shas):
         return {}
     return {name: [*"\n".join(lines).strip("\n").splitlines(), ""] for name, lines in card_sections(text).items()}
+
+
+def _quantized_line(q: dict) -> str:
+    agree = q["test_vs_fp32"]
+    return (f"- Shipped as int8 ({q['scheme']}; {q['calibration']}; `python -m training.quantize`), made from "
+            f"`{q['from']}` (sha256 `{q['from_sha256'][:16]}…`, the training run's fp32 export, kept beside it): on "
+            f"the {agree['n']} test images its answer equals the fp32 file's on {_pct(agree['argmax_agreement'])}, "
+            f"max |Δ softmax| {agree['max_abs_softmax_diff']:.3f}.")
 
 
 def write_card(head: str, models_dir: Path, runs_dir: Path) -> Path:
@@ -254,20 +265,24 @@ def write_card(head: str, models_dir: Path, runs_dir: Path) -> Path:
                f"{entry['unknown_rule']['min_confidence']} (`services.classifier.tone`)."]
               if entry.get("unknown_rule") else []),
             f"- Parity PyTorch ↔ onnxruntime on real test images: max |Δ softmax| = "
-            f"{entry['parity_max_abs_softmax_diff']:.1e}.",
+            f"{entry['parity_max_abs_softmax_diff']:.1e}" + (" (the fp32 export)." if entry.get("quantized") else "."),
+            *([_quantized_line(entry["quantized"])] if entry.get("quantized") else []),
             f"- Trained {entry['trained_at']} on: " + "; ".join(entry["training_data"]) + ".",
             "",
         ]
     lines += ["## Target", "", TARGETS[head], ""]
-    lines += ["## Training", ""] + _training_summary(runs_dir / head, spec.select_on, carried.get("Training")) + [""]
-    lines += [f"Recipe: `python -m training {head}` — {spec.epochs} epochs, batch {spec.batch_size}, SGD "
-              f"(Nesterov, momentum 0.9, weight decay 5e-4), 1 warm-up epoch then cosine from lr {spec.lr}, label "
-              f"smoothing {spec.label_smoothing}, {'class-balanced sampling, ' if spec.balanced else ''}"
-              f"augmentation {spec.augment}.", ""]
+    training = _training_summary(runs_dir / head, spec.select_on, carried.get("Training"))
+    lines += ["## Training", "", *training, ""]
+    if not any(x.startswith("Recipe:") for x in training):
+        lines += [f"Recipe: `python -m training {head}` — {spec.epochs} epochs, batch {spec.batch_size}, SGD "
+                  f"(Nesterov, momentum 0.9, weight decay 5e-4), 1 warm-up epoch then cosine from lr {spec.lr}, label "
+                  f"smoothing {spec.label_smoothing}, {'class-balanced sampling, ' if spec.balanced else ''}"
+                  f"augmentation {spec.augment}.", ""]
     lines += ["## Test results", ""]
     if report:
         lines += [f"Accuracy {_pct(report['accuracy'])}, macro-F1 {report['macro_f1']:.3f} on {report['n']} test "
-                  "images.", ""]
+                  "images" + (f" (the int8 file; the fp32 export: {_pct(report['fp32']['accuracy'])}, macro-F1 "
+                              f"{report['fp32']['macro_f1']:.3f})." if report.get("fp32") else "."), ""]
         targets = report.get("targets", {})
         for k, v in targets.items():
             if k != "per_dataset_accuracy":

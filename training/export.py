@@ -147,6 +147,12 @@ def export_head(
         "card": f"cards/{spec.name}.md",
     }
     update_manifest(models_dir, spec.name, entry)
+    if spec.int8:  # ship the int8 file; the run's fp32 test report is kept beside the int8 one
+        from .quantize import ship_int8
+
+        entry, int8_report = ship_int8(spec, models_dir, samples, x, y)
+        (run_dir / "test_report.json").replace(run_dir / "test_report_fp32.json")
+        (run_dir / "test_report.json").write_text(json.dumps(int8_report, indent=2))
     (run_dir / "export.json").write_text(json.dumps(entry, indent=2))
     log.info("exported %s: %s (parity %.2e)", spec.name, onnx_path, max_diff)
     return entry

@@ -52,6 +52,7 @@ class HeadSpec:
     flip_average: bool = False  # serving averages each face with its mirror (manifest flip_average)
     select_on: str = "accuracy"  # the validation figure that picks the best epoch: "accuracy" or "macro_f1"
     temperature_scaling: bool = False  # fit a temperature on val, bake it into the ONNX (calibrated output)
+    int8: bool = False  # ship a statically quantised int8 ONNX (training.quantize), the fp32 one kept beside it
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     # Pixel normalisation: (x/255 - mean) / std, per channel.
     mean: float = 0.5
@@ -75,6 +76,7 @@ HEADS: dict[str, HeadSpec] = {
         lr=0.05,
         erase_prob=0.5,
         augment=AugmentConfig(max_rotate_deg=12, scale_range=(0.85, 1.15), max_shift=0.08),
+        int8=True,  # 3.2x faster on one thread, FER2013 val 63.7 → 63.9 % (training.quantize)
     ),
     "mask": HeadSpec(
         name="mask",

@@ -30,6 +30,9 @@ def test_one_epoch_on_a_subset_exports_a_matching_onnx_head(head: str, tmp_path:
     assert entry["sha256"] == sha256_file(models / entry["file"])
     assert entry["parity_max_abs_softmax_diff"] <= PARITY_TOLERANCE
     assert (models / "cards" / f"{head}_confusion.png").exists()
+    if spec.int8:  # the shipped file is int8, made from the run's fp32 export kept beside it
+        assert entry["quantized"]["from_sha256"] == sha256_file(models / entry["quantized"]["from"])
+        assert entry["bytes"] < (models / entry["quantized"]["from"]).stat().st_size
     session = ort.InferenceSession(str(models / entry["file"]), providers=["CPUExecutionProvider"])
     for batch in (1, 5):  # dynamic batch axis
         x = np.zeros((batch, spec.channels, spec.input_size, spec.input_size), np.float32)
