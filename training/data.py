@@ -107,7 +107,7 @@ def samples_for_mask() -> list[Sample]:
     index = {name: i for i, name in enumerate(MASKS)}
     hand: dict[str, dict[str, str]] = {}
     for r in read_face_labels() if FACE_LABELS_PATH.exists() else []:
-        if r["usable"] == "yes":
+        if r["usable"] == "yes" and r["purpose"] not in TONE_ONLY_PURPOSES:
             hand.setdefault(r["photo"], r)
     samples: list[Sample] = []
 
@@ -135,14 +135,16 @@ def samples_for_mask() -> list[Sample]:
 def samples_for_eyewear() -> list[Sample]:
     """Real eyewear photos, one row per photo:
 
-    - our hand labels (``faces.csv``: FairFace, FaceMask-12K, seed photos), usable faces; test = held-out photos;
+    - our hand labels (``faces.csv``: FairFace, FaceMask-12K, seed photos; not round 5, ``TONE_ONLY_PURPOSES``),
+      usable faces; test = held-out photos;
     - the seed photos' ``eyewear`` column for duplicate clusters we did not label (``glasses_or_sunglasses``
       is not a type and is skipped); held-out by the same photo hash, so a held-out cluster never trains;
     - CMU faces (grey) by their ``eyewear`` column, split by person as given.
     """
     index = {name: i for i, name in enumerate(EYEWEAR)}
     samples: list[Sample] = []
-    labelled = read_face_labels() if FACE_LABELS_PATH.exists() else []
+    labelled = [r for r in (read_face_labels() if FACE_LABELS_PATH.exists() else [])
+                if r["purpose"] not in TONE_ONLY_PURPOSES]
     for r in labelled:
         # Glasses pasted onto a photo (a few seed photos; labellers noted "drawn-on") are not real eyewear.
         if r["usable"] == "yes" and r["eyewear"] in index and "drawn" not in r["note"]:
@@ -186,6 +188,12 @@ def samples_for_fairface() -> list[Sample]:
 
 FACE_LABELS_PATH = REPO_ROOT / "training" / "labels" / "faces.csv"
 HOLDOUT_PCT = 20
+# Round 5 of the labels (``training.labelling.plan.choose_tone_rows``): darker faces from MaskedFace-Net and
+# FaceMask-12K's unmasked CelebA crops, drawn for the skin-tone head. The shipped mask head trained on those
+# images, so none of them is held out. They are for the tone head only, and only when asked for
+# (``samples_for_skin_tone(include_tone_round=True)``): the eyewear and mask heads' sets (and held-out tests)
+# stay those their weights and cards were made with.
+TONE_ONLY_PURPOSES = ("tone_pointer", "tone_random")
 
 
 def is_holdout(photo: str) -> bool:
@@ -214,13 +222,18 @@ def label_split(row: dict[str, str], val_pct: int = 10) -> str:
     return "val" if hash_split("labels:" + row["photo"], val_pct, 0) == "val" else "train"
 
 
-def samples_for_skin_tone() -> list[Sample]:
-    """Hand-labelled tones (usable faces with a judged tone); test = the held-out photos."""
+def samples_for_skin_tone(include_tone_round: bool = False) -> list[Sample]:
+    """Hand-labelled tones (usable faces with a judged tone); test = the held-out photos.
+
+    Round 5 (``TONE_ONLY_PURPOSES``) joins train/val only with ``include_tone_round``: the shipped tone head was
+    trained without it, and retrained with it (as is, and with stronger exposure augmentation) it did not do
+    better on val (skin_tone card)."""
     index = {name: i for i, name in enumerate(SKIN_TONES)}
     return [
         Sample(r["dataset"], r["path"], index[r["skin_tone"]], label_split(r), group=r["group"])
         for r in read_face_labels()
         if r["usable"] == "yes" and r["skin_tone"] in index
+        and (include_tone_round or r["purpose"] not in TONE_ONLY_PURPOSES)
     ]
 
 

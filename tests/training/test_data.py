@@ -9,13 +9,15 @@ import numpy as np
 
 from services.contracts import EMOTIONS, EYEWEAR, MASKS
 from training.data import (
+    TONE_ONLY_PURPOSES,
     facemask12k_family,
     hash_split,
+    holdout_paths,
     load_image,
+    read_face_labels,
     read_manifest,
     samples_for_emotion,
     samples_for_eyewear,
-    holdout_paths,
     samples_for_fairface_faces,
     samples_for_frame,
     samples_for_mask,
@@ -93,3 +95,14 @@ def test_hash_split_is_deterministic_and_roughly_80_10_10() -> None:
 def test_subset_takes_at_most_k_per_split(datasets_dir: Path) -> None:
     small = subset([s for s in samples_for_emotion() if s.dataset == "fer2013"], 10)
     assert Counter(s.split for s in small) == {"train": 10, "val": 10, "test": 10}
+
+
+def test_round_five_tone_labels_are_for_the_tone_head_only_and_opt_in(datasets_dir: Path) -> None:
+    tone_only = {(r["dataset"], r["path"]) for r in read_face_labels() if r["purpose"] in TONE_ONLY_PURPOSES}
+    assert len(tone_only) > 500
+    assert not any(r["holdout"] == "yes" for r in read_face_labels() if r["purpose"] in TONE_ONLY_PURPOSES)
+    assert sum((s.dataset, s.path) in tone_only for s in samples_for_skin_tone(include_tone_round=True)) > 500
+    assert not [s for s in samples_for_skin_tone() if (s.dataset, s.path) in tone_only]  # as the shipped head
+    for samples in (samples_for_eyewear(), samples_for_mask()):
+        assert not [s for s in samples if (s.dataset, s.path) in tone_only and s.group == "hand"]
+    assert not [s for s in samples_for_eyewear() if (s.dataset, s.path) in tone_only]

@@ -14,9 +14,9 @@ import json
 from collections import defaultdict
 from pathlib import Path
 
-from training.data import facemask12k_family, is_holdout, read_manifest
+from training.data import TONE_ONLY_PURPOSES, facemask12k_family, is_holdout, read_manifest
 
-from .plan import LABELS_DIR, read_plan
+from .plan import LABELS_DIR, maskedfacenet_face, read_plan
 
 RAW_DIR = LABELS_DIR / "raw"
 FACES_PATH = LABELS_DIR / "faces.csv"
@@ -40,13 +40,24 @@ def photo_key(dataset: str, path: str, manifests: dict[str, dict[str, dict[str, 
         return "facemask12k:" + facemask12k_family(row["orig_name"], row["sha1"])
     if dataset == "seed_attributes":
         return "seed_attributes:" + row["dup_cluster"]
+    if dataset == "maskedfacenet":
+        return "maskedfacenet:" + maskedfacenet_face(row["orig_name"])
     return f"{dataset}:{row.get('orig_sha1') or row['sha1']}"
+
+
+def held_out(photo: str, purpose: str) -> bool:
+    """Whether a labelled face is in the held-out part: 20 % of photos by hash, except round 5 (tone only), whose
+    images the shipped mask head trained on (``training.data.TONE_ONLY_PURPOSES``)."""
+    return is_holdout(photo) and purpose not in TONE_ONLY_PURPOSES
 
 
 def group_of(dataset: str, row: dict[str, str]) -> str:
     if dataset == "fairface_train":
         return f"{row['race']}|{row['gender']}"
-    return {"facemask12k": "masked_web", "seed_attributes": "seed_web"}.get(dataset, dataset)
+    if dataset == "facemask12k" and row["label"] == "none":
+        return "celeba_web"  # FaceMask-12K's unmasked class: CelebA crops
+    return {"facemask12k": "masked_web", "seed_attributes": "seed_web", "maskedfacenet": "ffhq_masked"}.get(
+        dataset, dataset)
 
 
 def read_raw(sheet: str) -> dict[int, dict[str, str]]:
@@ -80,7 +91,7 @@ def labelled_rows() -> tuple[list[dict[str, str]], list[dict[str, str]]]:
         if label is None:
             continue
         photo = photo_key(p["dataset"], p["path"], manifests)
-        row = {**p, **label, "photo": photo, "holdout": "yes" if is_holdout(photo) else "no",
+        row = {**p, **label, "photo": photo, "holdout": "yes" if held_out(photo, p["purpose"]) else "no",
                "group": group_of(p["dataset"], manifests[p["dataset"]][p["path"]])}
         (again if p["purpose"] == "relabel" else first).append(row)
     return first, again

@@ -6,7 +6,9 @@ The plan mixes three kinds of rows (``purpose``):
   draw of FaceMask-12K's masked faces (tone under a mask, how the mask is worn);
 - ``pointer``: faces the shipped heads score as likely eyewear (FairFace) or likely ``mask_incorrect``
   (FaceMask-12K), so that rare classes are not missed; labelled with the same definitions;
-- ``relabel``: a random 10 % of the rows above, reshuffled onto later sheets, for the blind agreement check.
+- ``relabel``: a random 10 % of the rows above, reshuffled onto later sheets, for the blind agreement check;
+- ``tone_pointer`` / ``tone_random`` (round 5, ``choose_tone_rows``): darker faces for the skin-tone head, the
+  ones the shipped tone head points at and a random draw; never held out, tone only (``training.data``).
 
 Rows are shuffled before they are cut into sheets, so every sheet mixes groups and sources.
 """
@@ -15,12 +17,13 @@ from __future__ import annotations
 
 import csv
 import random
+import re
 from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
 
-from services.contracts import FaceBox
+from services.contracts import SKIN_TONES, FaceBox
 from services.settings import REPO_ROOT, get_settings
 from training.data import load_image, read_manifest
 
@@ -177,3 +180,40 @@ def choose_masked_rows(plan: list[dict[str, str]]) -> list[dict[str, str]]:
             seen.add(fam)
             rows.append({"dataset": "facemask12k", "path": r["path"], "purpose": "random"})
     return rows
+
+
+def maskedfacenet_face(orig_name: str) -> str:
+    """MaskedFace-Net's FFHQ face number (``00046`` in ``archive/images/00046_Mask.jpg``): one face may appear
+    with several mask placements, and they are one photo."""
+    match = re.search(r"(\d{5})", orig_name)
+    return match.group(1) if match else orig_name
+
+
+def choose_tone_rows(plan: list[dict[str, str]], pointers: int = 350, randoms: int = 125,
+                     seed: int = 9) -> list[dict[str, str]]:
+    """Round 5, for skin tone: darker faces from the two sets no earlier round looked at — MaskedFace-Net's FFHQ
+    faces (one image per face) and FaceMask-12K's unmasked CelebA crops. From each set, the ``pointers`` faces the
+    shipped tone head scores most likely ``medium_dark`` or ``dark``, and a random ``randoms`` of the rest (so the
+    round is not only as good as the head that pointed). Every face is labelled by eye like the others."""
+    rng = random.Random(seed)
+    done = {(r["dataset"], r["path"]) for r in plan}
+    out: list[dict[str, str]] = []
+    one_per_face: dict[str, str] = {}
+    for r in sorted(read_manifest("maskedfacenet"), key=lambda r: r["path"]):
+        one_per_face.setdefault(maskedfacenet_face(r["orig_name"]), r["path"])
+    pools = {
+        "maskedfacenet": sorted(p for p in one_per_face.values() if ("maskedfacenet", p) not in done),
+        "facemask12k": sorted(r["path"] for r in read_manifest("facemask12k")
+                              if r["label"] == "none" and ("facemask12k", r["path"]) not in done),
+    }
+    for dataset, paths in pools.items():
+        rows = [(dataset, p) for p in paths]
+        p = head_scores(rows, "skin_tone")
+        darker = p[:, SKIN_TONES.index("medium_dark")] + p[:, SKIN_TONES.index("dark")]
+        order = [int(i) for i in np.argsort(-darker)]
+        chosen = order[:pointers]
+        rest = sorted(order[pointers:])
+        out += [{"dataset": dataset, "path": paths[i], "purpose": "tone_pointer"} for i in chosen]
+        out += [{"dataset": dataset, "path": paths[i], "purpose": "tone_random"}
+                for i in rng.sample(rest, min(randoms, len(rest)))]
+    return out
