@@ -107,7 +107,7 @@ def samples_for_mask() -> list[Sample]:
     index = {name: i for i, name in enumerate(MASKS)}
     hand: dict[str, dict[str, str]] = {}
     for r in read_face_labels() if FACE_LABELS_PATH.exists() else []:
-        if r["usable"] == "yes" and r["purpose"] not in TONE_ONLY_PURPOSES:
+        if r["usable"] == "yes":
             hand.setdefault(r["photo"], r)
     samples: list[Sample] = []
 
@@ -135,16 +135,15 @@ def samples_for_mask() -> list[Sample]:
 def samples_for_eyewear() -> list[Sample]:
     """Real eyewear photos, one row per photo:
 
-    - our hand labels (``faces.csv``: FairFace, FaceMask-12K, seed photos; not round 5, ``TONE_ONLY_PURPOSES``),
-      usable faces; test = held-out photos;
+    - our hand labels (``faces.csv``: FairFace, FaceMask-12K, seed photos; not round 5), usable faces; test =
+      held-out photos;
     - the seed photos' ``eyewear`` column for duplicate clusters we did not label (``glasses_or_sunglasses``
       is not a type and is skipped); held-out by the same photo hash, so a held-out cluster never trains;
     - CMU faces (grey) by their ``eyewear`` column, split by person as given.
     """
     index = {name: i for i, name in enumerate(EYEWEAR)}
     samples: list[Sample] = []
-    labelled = [r for r in (read_face_labels() if FACE_LABELS_PATH.exists() else [])
-                if r["purpose"] not in TONE_ONLY_PURPOSES]
+    labelled = read_face_labels() if FACE_LABELS_PATH.exists() else []
     for r in labelled:
         # Glasses pasted onto a photo (a few seed photos; labellers noted "drawn-on") are not real eyewear.
         if r["usable"] == "yes" and r["eyewear"] in index and "drawn" not in r["note"]:
@@ -201,10 +200,11 @@ def is_holdout(photo: str) -> bool:
     return int(hashlib.sha1(("holdout:" + photo).encode()).hexdigest()[:8], 16) % 100 < HOLDOUT_PCT
 
 
-def read_face_labels(path: Path = FACE_LABELS_PATH) -> list[dict[str, str]]:
-    """Our hand labels (``training/labels/faces.csv``, see its README): one row per labelled face."""
+def read_face_labels(path: Path = FACE_LABELS_PATH, include_tone_round: bool = False) -> list[dict[str, str]]:
+    """Our hand labels (``training/labels/faces.csv``, see its README): one row per labelled face. Round 5
+    (``TONE_ONLY_PURPOSES``) only with ``include_tone_round``."""
     with path.open() as f:
-        return list(csv.DictReader(f))
+        return [r for r in csv.DictReader(f) if include_tone_round or r["purpose"] not in TONE_ONLY_PURPOSES]
 
 
 @cache
@@ -231,9 +231,8 @@ def samples_for_skin_tone(include_tone_round: bool = False) -> list[Sample]:
     index = {name: i for i, name in enumerate(SKIN_TONES)}
     return [
         Sample(r["dataset"], r["path"], index[r["skin_tone"]], label_split(r), group=r["group"])
-        for r in read_face_labels()
+        for r in read_face_labels(include_tone_round=include_tone_round)
         if r["usable"] == "yes" and r["skin_tone"] in index
-        and (include_tone_round or r["purpose"] not in TONE_ONLY_PURPOSES)
     ]
 
 

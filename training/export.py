@@ -93,6 +93,16 @@ def update_manifest(models_dir: Path, head: str, entry: dict) -> None:
     path.write_text(json.dumps(manifest, indent=2) + "\n")
 
 
+def manifest_test_metrics(report: dict) -> dict:
+    """The manifest's ``test_metrics`` of a head from its test report (``training.metrics.classification_report``)."""
+    return {
+        "n": report["n"],
+        "accuracy": round(report["accuracy"], 4),
+        "macro_f1": round(report["macro_f1"], 4),
+        "per_class_recall": {k: v["recall"] for k, v in report["per_class"].items()},
+    }
+
+
 def export_head(
     spec: HeadSpec,
     model: torch.nn.Module,
@@ -135,12 +145,7 @@ def export_head(
         **({"unknown_rule": test_report["unknown_rule"]} if test_report.get("unknown_rule") else {}),
         "opset": OPSET,
         "parity_max_abs_softmax_diff": max_diff,
-        "test_metrics": {
-            "n": test_report["n"],
-            "accuracy": round(test_report["accuracy"], 4),
-            "macro_f1": round(test_report["macro_f1"], 4),
-            "per_class_recall": {k: v["recall"] for k, v in test_report["per_class"].items()},
-        },
+        "test_metrics": manifest_test_metrics(test_report),
         "training_data": TRAINING_DATA.get(spec.name, []),
         "licence": LICENCE_NOTE,
         "trained_at": dt.date.today().isoformat(),

@@ -27,11 +27,13 @@ import onnxruntime as ort
 from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
 from onnxruntime.quantization.shape_inference import quant_pre_process
 
+from services.classifier.heads import softmax
 from services.settings import REPO_ROOT
 
 from .data import Sample
 from .heads import HEADS, HeadSpec
 from .metrics import classification_report
+from .train import to_input
 
 log = logging.getLogger(__name__)
 
@@ -40,8 +42,8 @@ SCHEME = "static int8: weights int8 per channel, activations uint8, QDQ, MinMax 
 
 
 def to_network_input(x_uint8: np.ndarray, spec: HeadSpec) -> np.ndarray:
-    """``N x C x S x S`` uint8 crops → the float32 input every head takes: (x/255 − mean) / std."""
-    return ((x_uint8.astype(np.float32) / 255.0) - spec.mean) / spec.std
+    """``N x C x S x S`` uint8 crops → the float32 input every head takes (``training.train.to_input``)."""
+    return to_input(x_uint8, spec).numpy()
 
 
 class _Crops(CalibrationDataReader):
@@ -69,12 +71,8 @@ def onnx_proba(path: Path, x: np.ndarray, batch: int = 256) -> np.ndarray:
     options = ort.SessionOptions()
     options.intra_op_num_threads = 1
     session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-    out = []
-    for i in range(0, len(x), batch):
-        logits = session.run(None, {"input": x[i : i + batch]})[0]
-        z = np.exp(logits - logits.max(axis=1, keepdims=True))
-        out.append(z / z.sum(axis=1, keepdims=True))
-    return np.concatenate(out)
+    return np.concatenate([softmax(session.run(None, {"input": x[i : i + batch]})[0])
+                           for i in range(0, len(x), batch)])
 
 
 def agreement(p_fp32: np.ndarray, p_int8: np.ndarray) -> dict:
@@ -95,7 +93,8 @@ def calibration_rows(samples: list[Sample], n: int = CALIBRATION_IMAGES, seed: i
 def ship_int8(spec: HeadSpec, models_dir: Path, samples: list[Sample], x: np.ndarray, y: np.ndarray) -> tuple[dict, dict]:
     """Quantise ``models_dir/<head>.onnx`` in place (the fp32 file kept as ``<head>.fp32.onnx``), re-measure the
     test split with it and update the manifest entry. Returns (manifest entry, int8 test report)."""
-    from .export import save_confusion_png, sha256_file, update_manifest
+    from .export import manifest_test_metrics, save_confusion_png, sha256_file, update_manifest
+    from .pipeline import split_arrays, target_metrics
 
     manifest = json.loads((models_dir / "manifest.json").read_text())
     entry = manifest["heads"][spec.name]
@@ -106,17 +105,17 @@ def ship_int8(spec: HeadSpec, models_dir: Path, samples: list[Sample], x: np.nda
         shipped.replace(fp32)
     elif sha256_file(fp32) != entry["quantized"]["from_sha256"]:
         raise RuntimeError(f"{fp32} is not the fp32 file the manifest names")
-    quantize_file(fp32, shipped, to_network_input(x[calibration_rows(samples)], spec))
+    calibration = calibration_rows(samples)
+    quantize_file(fp32, shipped, to_network_input(x[calibration], spec))
 
-    test = np.array([s.split == "test" for s in samples]) & (y >= 0)
-    x_test = to_network_input(x[test], spec)
+    test = split_arrays(samples, x, y, "test")
+    x_test = to_network_input(test.x, spec)
     p_int8, p_fp32 = onnx_proba(shipped, x_test), onnx_proba(fp32, x_test)
-    from .pipeline import target_metrics
-
-    report = classification_report(y[test], p_int8, spec.labels)
-    report["fp32"] = {k: round(classification_report(y[test], p_fp32, spec.labels)[k], 4)
+    report = classification_report(test.y, p_int8, spec.labels)
+    report["fp32"] = {k: round(classification_report(test.y, p_fp32, spec.labels)[k], 4)
                       for k in ("accuracy", "macro_f1")}
-    report["targets"] = target_metrics(spec, [s for s, t in zip(samples, test) if t], y[test], p_int8)
+    test_samples = [s for s, label in zip(samples, y) if s.split == "test" and label >= 0]
+    report["targets"] = target_metrics(spec, test_samples, test.y, p_int8)
     save_confusion_png(report["confusion"], spec.labels, f"{spec.name}: test confusion (row-normalised)",
                        models_dir / "cards" / f"{spec.name}_confusion.png")
     entry = {
@@ -125,17 +124,12 @@ def ship_int8(spec: HeadSpec, models_dir: Path, samples: list[Sample], x: np.nda
         "bytes": shipped.stat().st_size,
         "quantized": {
             "scheme": SCHEME,
-            "calibration": f"{len(calibration_rows(samples))} training crops (seed 0)",
+            "calibration": f"{len(calibration)} training crops (seed 0)",
             "from": fp32.name,
             "from_sha256": sha256_file(fp32),
             "test_vs_fp32": agreement(p_fp32, p_int8),
         },
-        "test_metrics": {
-            "n": report["n"],
-            "accuracy": round(report["accuracy"], 4),
-            "macro_f1": round(report["macro_f1"], 4),
-            "per_class_recall": {k: v["recall"] for k, v in report["per_class"].items()},
-        },
+        "test_metrics": manifest_test_metrics(report),
     }
     update_manifest(models_dir, spec.name, entry)
     log.info("%s: int8 %s (test accuracy %.4f, fp32 %.4f; argmax equal on %.4f)", spec.name, shipped.name,

@@ -14,6 +14,7 @@ anchors and measured on ``c004``-``c009`` (``training/labels/calibration.json``,
 from __future__ import annotations
 
 import csv
+import json
 import random
 from pathlib import Path
 
@@ -22,7 +23,8 @@ import numpy as np
 
 from training.data import load_image
 
-from .merge import TONES, labelled_rows
+from .merge import RAW_DIR, TONES, labelled_rows, read_raw
+from .plan import LABELS_DIR, PER_SHEET
 from .sheets import fit_tile, render_sheet
 
 FIRST_CHECK = (("light", 12), ("medium_light", 18), ("medium", 20), ("medium_dark", 20), ("dark", 20))
@@ -43,8 +45,8 @@ def calibration_faces() -> tuple[dict[str, list[dict[str, str]]], list[dict[str,
     checks: list[dict[str, str]] = []
 
     def add_sheets(picked: list[dict[str, str]], first_sheet: int) -> None:
-        for k in range(len(picked) // 30):
-            for i, r in enumerate(picked[k * 30 : (k + 1) * 30]):
+        for k in range(len(picked) // PER_SHEET):
+            for i, r in enumerate(picked[k * PER_SHEET : (k + 1) * PER_SHEET]):
                 checks.append({"sheet": f"c{first_sheet + k:03d}", "n": str(i + 1), "path": r["path"],
                                "skin_tone": r["skin_tone"], "group": r["group"]})
 
@@ -140,25 +142,18 @@ def score(checks: list[dict[str, str]], answers: dict[tuple[str, int], str]) -> 
     }
 
 
-CALIBRATION_RAW = Path(__file__).resolve().parents[1] / "labels" / "raw" / "calibration"
-CALIBRATION_PATH = Path(__file__).resolve().parents[1] / "labels" / "calibration.json"
-
-
-def read_answers(path: Path, sheet: str) -> dict[tuple[str, int], str]:
-    with path.open() as f:
-        return {(sheet, int(r["n"])): (r["skin_tone"] or "").strip() for r in csv.DictReader(f)}
+CALIBRATION_RAW = RAW_DIR / "calibration"
+CALIBRATION_PATH = LABELS_DIR / "calibration.json"
 
 
 def write_calibration_report(raw_dir: Path = CALIBRATION_RAW, out: Path = CALIBRATION_PATH) -> dict:
     """Score the labellers' check sheets (``raw/calibration/<sheet>[_<labeller>].csv``) → ``calibration.json``:
     without anchors (c001-c003, each labeller apart) and with anchors (c004-c009, one labeller per sheet)."""
-    import json
-
     _, checks = calibration_faces()
     report: dict = {"without_anchors": {}, "with_anchors": {}}
     for path in sorted(raw_dir.glob("c*.csv")):
         sheet, _, who = path.stem.partition("_")
-        answers = read_answers(path, sheet)
+        answers = {(sheet, n): row["skin_tone"] for n, row in read_raw(path.stem, raw_dir).items()}
         part = "without_anchors" if int(sheet[1:]) <= 3 else "with_anchors"
         report[part].setdefault(who or "one labeller per sheet", {}).update(answers)
     for part in report.values():

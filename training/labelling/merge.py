@@ -60,8 +60,9 @@ def group_of(dataset: str, row: dict[str, str]) -> str:
         dataset, dataset)
 
 
-def read_raw(sheet: str) -> dict[int, dict[str, str]]:
-    path = RAW_DIR / f"{sheet}.csv"
+def read_raw(sheet: str, raw_dir: Path | None = None) -> dict[int, dict[str, str]]:
+    """A labeller's CSV for ``sheet`` (``raw_dir/<sheet>.csv``, default ``RAW_DIR``), values checked: n → labels."""
+    path = (raw_dir or RAW_DIR) / f"{sheet}.csv"
     out = {}
     with path.open() as f:
         for r in csv.DictReader(f):
