@@ -7,7 +7,8 @@ image is encoded. resvg, used before, returned PNG bytes only; its PNG encoder w
 ~15 ms, and each overlay sticker was encoded and decoded again (``bench/bench_composer.py`` compares both).
 
 PNGs are written at zlib level 1: emoticons (flat colours) without row filters, which is both faster and smaller
-for them than filtering; photos with the Sub filter, the fastest filter that still compresses photos well.
+for them than filtering; photos (the overlay) with the Up filter and zlib's run-length strategy (see
+``_PNG_PARAMS``).
 """
 
 from __future__ import annotations
@@ -28,9 +29,16 @@ MIN_PNG_SIDE = 16
 MAX_PNG_SIDE = 1024
 
 PngContent = Literal["drawing", "photo"]
+# zlib level 1 for both. Drawings (flat colours): no row filter. Photos (the overlay): the Up filter with zlib's
+# run-length strategy; on scikit-image's astronaut, coffee, chelsea and rocket that encodes in 0.68-0.82x the
+# time of the Sub filter with the default strategy, in files 4-16 % smaller (chelsea's 1 % larger), measured in
+# one run (the overlay of bench_service's 10-face photo: 20.8 → 15.8 ms, 861 → 746 kB).
 _PNG_PARAMS: dict[PngContent, list[int]] = {
     "drawing": [cv2.IMWRITE_PNG_COMPRESSION, 1, cv2.IMWRITE_PNG_FILTER, cv2.IMWRITE_PNG_FILTER_NONE],
-    "photo": [cv2.IMWRITE_PNG_COMPRESSION, 1, cv2.IMWRITE_PNG_FILTER, cv2.IMWRITE_PNG_FILTER_SUB],
+    "photo": [
+        cv2.IMWRITE_PNG_COMPRESSION, 1, cv2.IMWRITE_PNG_FILTER, cv2.IMWRITE_PNG_FILTER_UP,
+        cv2.IMWRITE_PNG_STRATEGY, cv2.IMWRITE_PNG_STRATEGY_RLE,
+    ],
 }
 
 
@@ -117,7 +125,7 @@ def png_to_bgra(png: bytes) -> np.ndarray:
 
 def encode_png(image: np.ndarray, content: PngContent = "drawing") -> bytes:
     """``HxWx3 BGR`` or ``HxWx4 BGRA`` uint8 -> PNG bytes; ``content`` picks the row filter ("drawing": flat
-    colours, none; "photo": Sub)."""
+    colours, no row filter; "photo": the Up filter, run-length zlib)."""
     ok, buffer = cv2.imencode(".png", image, _PNG_PARAMS[content])
     if not ok:
         raise InvalidRequest("PNG encoding failed")
