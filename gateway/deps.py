@@ -5,12 +5,13 @@ from __future__ import annotations
 import hmac
 from typing import Annotated
 
-from fastapi import Depends, Request, Security
+from fastapi import Depends, Query, Request, Security
 from fastapi.security import APIKeyHeader
 
 from gateway.completion import FinishedJobs
 from gateway.runners import JobRunner
 from gateway.state import GatewayState
+from services.contracts import RenderOptions, RenderSet, ToneChoice
 from services.errors import Unauthorized
 from services.settings import Settings
 from services.store import JobStore
@@ -45,6 +46,20 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 StoreDep = Annotated[JobStore, Depends(get_store)]
 RunnerDep = Annotated[JobRunner, Depends(get_runner)]
 FinishedDep = Annotated[FinishedJobs, Depends(get_finished)]
+
+
+def get_render_options(
+    size: Annotated[int, Query(ge=16, le=1024, description="PNG side in pixels")] = 256,
+    tone: Annotated[ToneChoice, Query(description="auto uses the detected skin tone")] = "auto",
+    renders: Annotated[
+        RenderSet, Query(description="all: SVG + PNG per face and the overlay; svg: SVG only (live video)")
+    ] = "all",
+) -> RenderOptions:
+    """What to draw for every face of an upload, from the query (``POST /v1/jobs`` and ``POST /v1/batches``)."""
+    return RenderOptions(size=size, tone=tone, renders=renders)
+
+
+RenderOptionsDep = Annotated[RenderOptions, Depends(get_render_options)]
 
 
 def require_api_key(settings: SettingsDep, api_key: Annotated[str | None, Security(api_key_header)]) -> None:

@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse
 from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 
-from gateway.deps import RunnerDep, SettingsDep, StateDep, StoreDep
+from gateway.deps import RenderOptionsDep, RunnerDep, SettingsDep, StateDep, StoreDep
 from gateway.routes.jobs import ERRORS, _submit_lock, check_queue_depth
 from gateway.runners import JobRunner
 from gateway.schemas import API_PREFIX, BatchCreated, BatchView, batch_path
@@ -30,8 +30,6 @@ from services.contracts import (
     JobState,
     JobStatus,
     RenderOptions,
-    RenderSet,
-    ToneChoice,
 )
 from services.errors import (
     EmoticonError,
@@ -254,18 +252,13 @@ async def submit_batch(
     settings: SettingsDep,
     store: StoreDep,
     runner: RunnerDep,
-    size: Annotated[int, Query(ge=16, le=1024, description="PNG side in pixels")] = 256,
-    tone: Annotated[ToneChoice, Query(description="auto uses the detected skin tone")] = "auto",
-    renders: Annotated[
-        RenderSet, Query(description="all: SVG + PNG per face and the overlay; svg: SVG only")
-    ] = "all",
+    options: RenderOptionsDep,
     callback_url: Annotated[
         str | None, Query(description="receives the batch JSON, signed, once every item finished")
     ] = None,
 ) -> JSONResponse:
     """202 with the batch's id, counts and links (``Location`` too). Each file becomes a job; a file that is
     empty, too large or not an image fails alone (its item says why), the rest go on."""
-    options = RenderOptions(size=size, tone=tone, renders=renders)
     if callback_url is not None:
         await run_in_threadpool(check_callback_url, callback_url, settings)  # DNS: not on the event loop
     files = await read_batch_files(request, settings)

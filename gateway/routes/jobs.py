@@ -14,12 +14,12 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from gateway.completion import wait_for_job
-from gateway.deps import FinishedDep, RunnerDep, SettingsDep, StoreDep
+from gateway.deps import FinishedDep, RenderOptionsDep, RunnerDep, SettingsDep, StoreDep
 from gateway.runners import JobRunner
 from gateway.schemas import API_PREFIX, ErrorResponse, JobCreated, JobView, job_links, job_path, job_view
 from gateway.uploads import read_upload
 from services.budget import job_footprint
-from services.contracts import JobState, JobStatus, RenderOptions, RenderSet, ToneChoice
+from services.contracts import JobState, JobStatus, RenderOptions
 from services.errors import EmoticonError, InvalidRequest, NotFound, Overloaded
 from services.imaging import check_upload, decoded_nbytes
 from services.renders import job_file
@@ -118,11 +118,7 @@ async def submit_job(
     store: StoreDep,
     runner: RunnerDep,
     finished: FinishedDep,
-    size: Annotated[int, Query(ge=16, le=1024, description="PNG side in pixels")] = 256,
-    tone: Annotated[ToneChoice, Query(description="auto uses the detected skin tone")] = "auto",
-    renders: Annotated[
-        RenderSet, Query(description="all: SVG + PNG per face and the overlay; svg: SVG only (live video)")
-    ] = "all",
+    options: RenderOptionsDep,
     wait: Annotated[
         float, Query(ge=0, description="seconds to wait for the result (at most max_wait_s)")
     ] = 0,
@@ -134,7 +130,6 @@ async def submit_job(
     finished within ``wait`` seconds."""
     if wait > settings.max_wait_s:
         raise InvalidRequest(f"query.wait: at most {settings.max_wait_s} seconds")
-    options = RenderOptions(size=size, tone=tone, renders=renders)
     if callback_url is not None:
         await run_in_threadpool(check_callback_url, callback_url, settings)  # DNS: not on the event loop
     data = await read_upload(request, settings)
