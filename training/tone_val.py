@@ -27,26 +27,25 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from services.classifier.heads import HeadModel, load_manifest
 from services.settings import REPO_ROOT
 
 from .data import Sample, samples_for_skin_tone
+from .evaluate_tone import MASK_STYLES_TESTED
 from .heads import HEADS, HeadSpec
 from .occluders import face_box_in_crop, paste_mask
 from .pipeline import prepare, split_arrays
-from .quantize import onnx_proba
 from .train import build_model, predict_proba, to_input, train_head
 
 log = logging.getLogger(__name__)
 
-ROUND5_GROUPS = ("celeba_web", "ffhq_masked")  # labelling round 5's groups (training.labelling.plan)
-MASK_STYLES = ("black", "white", "light_blue")
-
 Proba = Callable[[np.ndarray], np.ndarray]  # N x 3 x S x S uint8 crops -> N x 5 probabilities
 
 
-def val_mask(samples: list[Sample], y: np.ndarray) -> np.ndarray:
-    """Which rows are the judged val faces of rounds 1-4."""
-    return np.array([s.split == "val" and s.group not in ROUND5_GROUPS for s in samples]) & (y >= 0)
+def val_mask(samples: list[Sample], y: np.ndarray, judged: set[tuple[str, str]]) -> np.ndarray:
+    """Which rows are judged val faces among ``judged`` (``(dataset, path)``: the faces of rounds 1-4, i.e. of
+    ``samples_for_skin_tone()`` without the tone round)."""
+    return np.array([s.split == "val" and (s.dataset, s.path) in judged for s in samples]) & (y >= 0)
 
 
 def agreement_by_group(y: np.ndarray, pred: np.ndarray, groups: np.ndarray) -> dict:
@@ -73,27 +72,23 @@ def with_pasted_mask(crops: np.ndarray, spec: HeadSpec, style: str) -> np.ndarra
 
 
 def val_report(spec: HeadSpec, samples: list[Sample], x: np.ndarray, y: np.ndarray, proba: Proba) -> dict:
-    keep = val_mask(samples, y)
+    keep = val_mask(samples, y, {(s.dataset, s.path) for s in samples_for_skin_tone()})
     crops, labels = x[keep], y[keep]
     groups = np.array([s.group for s in samples])[keep]
     pred = proba(crops).argmax(axis=1)
     report = agreement_by_group(labels, pred, groups)
     report["mask_equal"] = {
         style: round(float((proba(with_pasted_mask(crops, spec, style)).argmax(axis=1) == pred).mean()), 4)
-        for style in MASK_STYLES
+        for style in MASK_STYLES_TESTED
     }
     return report
 
 
-def shipped_proba(path: Path, spec: HeadSpec) -> Proba:
-    """A shipped head's probabilities, averaged with the mirror image as serving does (``flip_average``)."""
-
-    def proba(crops: np.ndarray) -> np.ndarray:
-        batch = to_input(crops, spec).numpy()
-        p = onnx_proba(path, batch)
-        return (p + onnx_proba(path, np.ascontiguousarray(batch[..., ::-1]))) / 2 if spec.flip_average else p
-
-    return proba
+def shipped_proba(models_dir: Path, spec: HeadSpec) -> Proba:
+    """The shipped head's probabilities as serving computes them (``HeadModel.predict``: mirror-averaged when
+    its manifest entry says so), on crops normalised as training normalises them."""
+    head = HeadModel.from_manifest(spec.name, load_manifest(models_dir)["heads"][spec.name], models_dir)
+    return lambda crops: head.predict(to_input(crops, spec).numpy())
 
 
 def checkpoint_proba(path: Path, spec: HeadSpec) -> Proba:
@@ -130,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     samples, x, y = prepare(spec, args.runs_dir / "cache", None)
     run_dir = args.runs_dir / args.name
     if args.name == "shipped":
-        proba = shipped_proba(REPO_ROOT / "models" / "skin_tone.onnx", spec)
+        proba = shipped_proba(REPO_ROOT / "models", spec)
     else:
         if args.train:
             train = split_arrays(samples, x, y, "train")

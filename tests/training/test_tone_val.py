@@ -20,7 +20,8 @@ def test_only_judged_val_faces_of_rounds_1_to_4_count() -> None:
         Sample("seed", "f", 0, "val", "seed_web"),
     ]
     y = np.array([s.label for s in samples])
-    assert val_mask(samples, y).tolist() == [True, False, False, False, False, True]
+    rounds_1_to_4 = {(s.dataset, s.path) for s in samples if s.group not in ("ffhq_masked", "celeba_web")}
+    assert val_mask(samples, y, rounds_1_to_4).tolist() == [True, False, False, False, False, True]
 
 
 def test_agreement_names_the_lowest_group_and_counts_near_misses() -> None:
